@@ -1,0 +1,206 @@
+"""The model manifest: the one contract shared by `training/` (which writes it) and `service/` (which reads it).
+
+A model version lives in ``models/<name>/<version>/`` as ``model.onnx`` plus ``manifest.json``::
+
+    {
+      "schema_version": 1,
+      "name": "dcgan-mnist", "version": "1", "kind": "unconditional",
+      "inputs":  {"noise": {"name": "z", "dtype": "float32", "shape": ["batch", 64]}},
+      "outputs": {"image": {"name": "image", "dtype": "float32", "shape": ["batch", 1, 28, 28]}},
+      "latent_dim": 64,
+      "image": {"channels": 1, "height": 28, "width": 28},
+      "output_range": [-1.0, 1.0],
+      "opset": 18, "sha256": "<hex of model.onnx>",
+      "provenance": {"family": "dcgan", "metrics": {...}}
+    }
+
+Inputs and outputs are keyed by *role*, so the service never guesses which graph input is which:
+
+=============  ==============================  ==========================================
+kind           inputs (role -> tensor)         outputs
+=============  ==============================  ==========================================
+unconditional  noise: float32 [batch, latent]  image: float32 [batch, C, H, W]
+conditional    noise, label: int64 [batch]     image
+translation    image: float32 [batch, C, H, W] image
+=============  ==============================  ==========================================
+
+Images are NCHW float32 in ``output_range`` / ``input_range`` (``[-1, 1]`` for every shipped model).
+A dimension is an int, or a string naming a dynamic axis (the batch axis is always the first and dynamic).
+This module imports only pydantic and the standard library, so training code may import it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+ONNX_FILE = "model.onnx"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+
+
+class Kind(str, Enum):
+    unconditional = "unconditional"
+    conditional = "conditional"
+    translation = "translation"
+
+
+class Role(str, Enum):
+    noise = "noise"
+    label = "label"
+    image = "image"
+
+
+Dim = int | str
+
+
+class TensorSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    dtype: Literal["float32", "float16", "int64"]
+    shape: list[Dim] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _batch_first(self) -> TensorSpec:
+        if not isinstance(self.shape[0], str):
+            raise ValueError(f"tensor {self.name!r}: the first (batch) dimension must be dynamic, e.g. 'batch'")
+        if any(isinstance(d, int) and d <= 0 for d in self.shape):
+            raise ValueError(f"tensor {self.name!r}: fixed dimensions must be positive, got {self.shape}")
+        return self
+
+
+class ImageSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channels: Literal[1, 3]
+    height: int = Field(gt=0, le=4096)
+    width: int = Field(gt=0, le=4096)
+
+
+_REQUIRED_INPUTS: dict[Kind, set[Role]] = {
+    Kind.unconditional: {Role.noise},
+    Kind.conditional: {Role.noise, Role.label},
+    Kind.translation: {Role.image},
+}
+
+
+class Manifest(BaseModel):
+    """Everything the service needs to serve one model version, validated on load."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: str = Field(pattern=NAME_PATTERN)
+    version: str = Field(pattern=VERSION_PATTERN)
+    kind: Kind
+    description: str = ""
+    inputs: dict[Role, TensorSpec]
+    outputs: dict[Literal["image"], TensorSpec]
+    image: ImageSpec  # the generated / translated image
+    input_image: ImageSpec | None = None  # translation only: what the model takes
+    latent_dim: int | None = Field(default=None, gt=0)
+    num_classes: int | None = Field(default=None, gt=1)
+    class_names: list[str] | None = None
+    output_range: tuple[float, float] = (-1.0, 1.0)
+    input_range: tuple[float, float] = (-1.0, 1.0)
+    opset: int = Field(ge=7)
+    onnx_file: str = ONNX_FILE
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    provenance: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Manifest:
+        roles = set(self.inputs)
+        if roles != _REQUIRED_INPUTS[self.kind]:
+            want = sorted(r.value for r in _REQUIRED_INPUTS[self.kind])
+            raise ValueError(f"a {self.kind.value} model takes inputs {want}, manifest lists {sorted(r.value for r in roles)}")
+        if self.kind is Kind.translation:
+            if self.input_image is None:
+                raise ValueError("a translation model needs 'input_image' (channels, height, width)")
+        else:
+            if self.latent_dim is None:
+                raise ValueError(f"a {self.kind.value} model needs 'latent_dim'")
+            noise = self.inputs[Role.noise]
+            if noise.shape[1:] != [self.latent_dim]:
+                raise ValueError(f"noise shape {noise.shape} does not match latent_dim {self.latent_dim}")
+        if self.kind is Kind.conditional:
+            if self.num_classes is None:
+                raise ValueError("a conditional model needs 'num_classes'")
+            if self.class_names is None:
+                self.class_names = [str(i) for i in range(self.num_classes)]
+            if len(self.class_names) != self.num_classes or len(set(self.class_names)) != self.num_classes:
+                raise ValueError("'class_names' must hold num_classes distinct names")
+            if self.inputs[Role.label].dtype != "int64":
+                raise ValueError("the label input must be int64")
+        out = self.outputs["image"].shape
+        want_out = [self.image.channels, self.image.height, self.image.width]
+        if out[1:] != want_out:
+            raise ValueError(f"output shape {out} does not match image {want_out}")
+        if self.output_range[0] >= self.output_range[1] or self.input_range[0] >= self.input_range[1]:
+            raise ValueError("ranges must be (low, high) with low < high")
+        if "/" in self.onnx_file or "\\" in self.onnx_file or self.onnx_file.startswith("."):
+            raise ValueError("'onnx_file' must be a plain file name inside the version folder")
+        return self
+
+
+class ManifestError(ValueError):
+    """A manifest or its model file is unusable; the message says why."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_manifest(version_dir: Path) -> Manifest:
+    """Read and validate ``version_dir/manifest.json``; check that its name and version match the folders."""
+    path = version_dir / MANIFEST_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ManifestError(f"{path}: missing") from e
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ManifestError(f"{path}: not valid JSON ({e})") from e
+    try:
+        manifest = Manifest.model_validate(raw)
+    except ValueError as e:
+        raise ManifestError(f"{path}: {e}") from e
+    if manifest.name != version_dir.parent.name or manifest.version != version_dir.name:
+        raise ManifestError(
+            f"{path}: declares {manifest.name}/{manifest.version} but lives in "
+            f"{version_dir.parent.name}/{version_dir.name}"
+        )
+    return manifest
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write bytes to ``path`` via a temp file in the same folder and a rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_manifest(version_dir: Path, manifest: Manifest) -> None:
+    text = manifest.model_dump_json(indent=2) + "\n"
+    write_atomic(version_dir / MANIFEST_FILE, text.encode("utf-8"))
