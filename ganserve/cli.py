@@ -14,7 +14,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["serve"]
+COMMANDS = ["serve", "models", "generate", "interpolate", "translate", "train", "export"]
 
 
 def build_parser() -> argparse.ArgumentParser:

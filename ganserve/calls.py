@@ -1,0 +1,162 @@
+"""Settings and request building shared by the sync and async clients: one `Call` per endpoint."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import numpy as np
+from PIL import Image
+
+from ganserve import tensors
+from ganserve.errors import GanserveError, NetworkError, RequestTimeoutError, error_from_response
+from ganserve.results import GeneratedImage, Generation, ModelInfo
+from ganserve.retry import Retry, parse_retry_after
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+Label = int | str
+ImageInput = str | os.PathLike[str] | bytes | Image.Image | np.ndarray
+# Failures where the request never reached a model, so sending it again cannot do work twice.
+RETRYABLE_NETWORK = (httpx.ConnectError, httpx.RemoteProtocolError)
+
+
+@dataclass
+class Call:
+    """One HTTP exchange: what to send and how to read a successful answer."""
+
+    method: str
+    path: str
+    parse: Callable[[httpx.Response], Any]
+    json: Any = None
+    params: dict[str, Any] | None = None
+    files: dict[str, tuple[str, bytes, str]] | None = None
+    accept: str = "application/json"
+
+
+class BaseClient:
+    """Settings and request building shared by the sync and async clients."""
+
+    def __init__(self, url: str | None, api_key: str | None, timeout: float, retry: Retry | int | None) -> None:
+        self.url = (url or os.environ.get("GANSERVE_URL") or DEFAULT_URL).rstrip("/")
+        self.api_key = api_key if api_key is not None else os.environ.get("GANSERVE_API_KEY") or None
+        self.timeout = timeout
+        self.retry = Retry(attempts=retry) if isinstance(retry, int) else retry or Retry()
+
+    def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        headers = {"User-Agent": "ganserve-client"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        headers.update(extra or {})
+        return headers
+
+    def _request_kwargs(self, call: Call) -> dict[str, Any]:
+        return {"json": call.json, "params": call.params, "files": call.files, "headers": {"Accept": call.accept}}
+
+    def _wait_before_retry(self, attempt: int, response: httpx.Response) -> float | None:
+        """Seconds to wait before trying again, or None when this answer is final."""
+        if response.status_code in self.retry.statuses and attempt + 1 < self.retry.attempts:
+            return self.retry.wait(attempt, parse_retry_after(response.headers.get("Retry-After")))
+        return None
+
+    def _finish(self, call: Call, response: httpx.Response) -> Any:
+        if response.is_success:
+            return call.parse(response)
+        raise error_from_response(response.status_code, response.content,
+                                  parse_retry_after(response.headers.get("Retry-After")))
+
+    def _network_error(self, call: Call, exc: httpx.TransportError) -> GanserveError:
+        where = f"{call.method} {self.url}{call.path}"
+        if isinstance(exc, httpx.TimeoutException):
+            return RequestTimeoutError(f"no answer within {self.timeout:g}s from {where}; raise timeout= if the "
+                                       "server is busy, or check that it is running")
+        return NetworkError(f"cannot reach the server for {where}: {exc or type(exc).__name__}; is it running, "
+                            "and is the URL (--url / GANSERVE_URL) right?")
+
+    # Request builders: one per endpoint, shared by both clients.
+
+    def _models(self) -> Call:
+        return Call("GET", "/v1/models", lambda r: [ModelInfo.from_json(m) for m in r.json()["models"]])
+
+    def _model(self, name: str) -> Call:
+        return Call("GET", f"/v1/models/{_q(name)}", lambda r: ModelInfo.from_json(r.json()))
+
+    def _generate(self, model: str, n: int, seed: int | None, labels: Label | Sequence[Label] | None,
+                  truncation: float | None, version: str | None, deadline_ms: int | None) -> Call:
+        body = _drop_none({"n": n, "seed": seed, "labels": _listify(labels), "truncation": truncation,
+                           "version": version, "deadline_ms": deadline_ms})
+        return Call("POST", f"/v1/models/{_q(model)}/generate", _generation, json=body)
+
+    def _interpolate(self, model: str, seeds: Sequence[int], labels: Sequence[Label] | None, steps: int,
+                     method: str, truncation: float | None, version: str | None) -> Call:
+        body = _drop_none({"seeds": list(seeds), "labels": list(labels) if labels is not None else None,
+                           "steps": steps, "method": method, "truncation": truncation, "version": version})
+        return Call("POST", f"/v1/models/{_q(model)}/interpolate", _generation, json=body)
+
+    def _translate(self, model: str, image: ImageInput) -> Call:
+        name, data, content_type = _image_file(image)
+        return Call("POST", f"/v1/models/{_q(model)}/translate", _generation,
+                     files={"image": (name, data, content_type)})
+
+    def _image(self, model: str, seed: int, label: Label | None, truncation: float | None) -> Call:
+        params = _drop_none({"label": label, "truncation": truncation})
+        return Call("GET", f"/v1/models/{_q(model)}/images/{int(seed)}.png",
+                     lambda r: GeneratedImage(png=r.content, seed=int(seed), label=_int_or_none(label)),
+                     params=params, accept="image/png")
+
+    def _infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None) -> Call:
+        body: dict[str, Any] = {"inputs": [tensors.encode(k, v) for k, v in inputs.items()]}
+        if outputs:
+            body["outputs"] = [{"name": o} for o in outputs]
+        return Call("POST", f"/v2/models/{_q(model)}/infer",
+                     lambda r: {t["name"]: tensors.decode(t) for t in r.json()["outputs"]}, json=body)
+
+
+
+def _generation(response: httpx.Response) -> Generation:
+    return Generation.from_json(response.json())
+
+
+def _q(name: str) -> str:
+    return quote(name, safe="")
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _listify(labels: Label | Sequence[Label] | None) -> Label | list[Label] | None:
+    if labels is None or isinstance(labels, (int, str)):
+        return labels
+    return [lb.item() if isinstance(lb, np.generic) else lb for lb in labels]
+
+
+def _int_or_none(label: Label | None) -> int | None:
+    return int(label) if isinstance(label, int) or (isinstance(label, str) and label.isdigit()) else None
+
+
+def _image_file(image: ImageInput) -> tuple[str, bytes, str]:
+    """(file name, bytes, content type) for a multipart upload."""
+    if isinstance(image, (str, os.PathLike)):
+        path = Path(image)
+        kind = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}.get(path.suffix.lower(),
+                                                                                      "application/octet-stream")
+        return path.name, path.read_bytes(), kind
+    if isinstance(image, bytes):
+        return "image.png", image, "image/jpeg" if image[:3] == b"\xff\xd8\xff" else "image/png"
+    if isinstance(image, np.ndarray):
+        array = image
+        if array.dtype != np.uint8:
+            # Float arrays are taken in the models' range [-1, 1].
+            array = ((np.clip(array.astype(np.float32), -1.0, 1.0) + 1.0) * 127.5).round().astype(np.uint8)
+        image = Image.fromarray(np.squeeze(array) if array.ndim == 3 and array.shape[-1] == 1 else array)
+    if isinstance(image, Image.Image):
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        return "image.png", buf.getvalue(), "image/png"
+    raise TypeError(f"cannot upload {type(image).__name__}: pass a path, PNG/JPEG bytes, a PIL image or a numpy array")

@@ -1,0 +1,185 @@
+"""Python client for a ganserve server, sync (`Client`) and async (`AsyncClient`).
+
+    from ganserve.client import Client
+
+    with Client("http://127.0.0.1:8000") as client:
+        out = client.generate("cgan-mnist", n=8, seed=7, labels=3)
+        out.save_grid("threes.png")
+        print(out.seeds, out.labels)            # [7, 8, ..., 14] [3, 3, ...]
+
+The URL and API key default to $GANSERVE_URL (else http://127.0.0.1:8000) and $GANSERVE_API_KEY.
+Refusals for overload (503/429) are retried with back-off that honours Retry-After (see `ganserve.retry`);
+every other error status raises an `ganserve.errors.APIError` subclass that carries the server's message.
+Pass `transport=httpx.MockTransport(...)` (or an ASGI transport) to test code that uses the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+import numpy as np
+
+from ganserve.calls import RETRYABLE_NETWORK, BaseClient, Call, ImageInput, Label
+from ganserve.results import GeneratedImage, Generation, ModelInfo
+from ganserve.retry import Retry
+
+__all__ = ["AsyncClient", "Client", "Retry"]
+
+
+class Client(BaseClient):
+    """Blocking client. Use as a context manager, or call `close()`."""
+
+    def __init__(self, url: str | None = None, *, api_key: str | None = None, timeout: float = 30.0,
+                 retry: Retry | int | None = None, transport: httpx.BaseTransport | None = None,
+                 headers: Mapping[str, str] | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__(url, api_key, timeout, retry)
+        self._sleep = sleep
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport,
+                                  headers=self._headers(headers))
+
+    def models(self) -> list[ModelInfo]:
+        """Every served model with its kind, image size and classes."""
+        return self._send(self._models())
+
+    def model(self, name: str) -> ModelInfo:
+        return self._send(self._model(name))
+
+    def generate(self, model: str, n: int = 1, *, seed: int | None = None,
+                 labels: Label | Sequence[Label] | None = None, truncation: float | None = None,
+                 version: str | None = None, deadline_ms: int | None = None) -> Generation:
+        """`n` images; image i has seed `seed + i` (the server picks `seed` when omitted).
+
+        `labels`: one class (index or name) for all images, or one per image (conditional models only).
+        """
+        return self._send(self._generate(model, n, seed, labels, truncation, version, deadline_ms))
+
+    def interpolate(self, model: str, seeds: Sequence[int], *, labels: Sequence[Label] | None = None,
+                    steps: int = 8, method: str = "slerp", truncation: float | None = None,
+                    version: str | None = None) -> Generation:
+        """`steps` images walking the noise from `seeds[0]` to `seeds[1]` (`slerp` or `lerp`); each has `t`."""
+        return self._send(self._interpolate(model, seeds, labels, steps, method, truncation, version))
+
+    def translate(self, model: str, image: ImageInput) -> Generation:
+        """Translate one image: a path, PNG/JPEG bytes, a PIL image or a numpy array (uint8, or float in [-1, 1])."""
+        return self._send(self._translate(model, image))
+
+    def image(self, model: str, seed: int, *, label: Label | None = None,
+              truncation: float | None = None) -> GeneratedImage:
+        """The one image for `seed` from the cacheable GET endpoint (same bytes every time)."""
+        return self._send(self._image(model, seed, label, truncation))
+
+    def infer(self, model: str, inputs: Mapping[str, np.ndarray],
+              outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Raw tensors in and out over the Open Inference Protocol (KServe v2)."""
+        return self._send(self._infer(model, inputs, outputs))
+
+    def ready(self) -> bool:
+        """Whether the server answers and is ready to serve (no retries, never raises for a refusal)."""
+        try:
+            return self._http.get("/v2/health/ready").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def _send(self, call: Call) -> Any:
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(call.method, call.path, **self._request_kwargs(call))
+            except RETRYABLE_NETWORK as exc:
+                if attempt + 1 >= self.retry.attempts:
+                    raise self._network_error(call, exc) from exc
+                wait: float | None = self.retry.wait(attempt, None)
+            except httpx.TransportError as exc:
+                raise self._network_error(call, exc) from exc
+            else:
+                wait = self._wait_before_retry(attempt, response)
+                if wait is None:
+                    return self._finish(call, response)
+            self._sleep(wait)
+            attempt += 1
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(BaseClient):
+    """The same calls as `Client`, awaitable. Use with `async with`, or call `aclose()`."""
+
+    def __init__(self, url: str | None = None, *, api_key: str | None = None, timeout: float = 30.0,
+                 retry: Retry | int | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 headers: Mapping[str, str] | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        super().__init__(url, api_key, timeout, retry)
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport,
+                                       headers=self._headers(headers))
+
+    async def models(self) -> list[ModelInfo]:
+        return await self._send(self._models())
+
+    async def model(self, name: str) -> ModelInfo:
+        return await self._send(self._model(name))
+
+    async def generate(self, model: str, n: int = 1, *, seed: int | None = None,
+                       labels: Label | Sequence[Label] | None = None, truncation: float | None = None,
+                       version: str | None = None, deadline_ms: int | None = None) -> Generation:
+        return await self._send(self._generate(model, n, seed, labels, truncation, version, deadline_ms))
+
+    async def interpolate(self, model: str, seeds: Sequence[int], *, labels: Sequence[Label] | None = None,
+                          steps: int = 8, method: str = "slerp", truncation: float | None = None,
+                          version: str | None = None) -> Generation:
+        return await self._send(self._interpolate(model, seeds, labels, steps, method, truncation, version))
+
+    async def translate(self, model: str, image: ImageInput) -> Generation:
+        return await self._send(self._translate(model, image))
+
+    async def image(self, model: str, seed: int, *, label: Label | None = None,
+                    truncation: float | None = None) -> GeneratedImage:
+        return await self._send(self._image(model, seed, label, truncation))
+
+    async def infer(self, model: str, inputs: Mapping[str, np.ndarray],
+                    outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        return await self._send(self._infer(model, inputs, outputs))
+
+    async def ready(self) -> bool:
+        try:
+            return (await self._http.get("/v2/health/ready")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    async def _send(self, call: Call) -> Any:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(call.method, call.path, **self._request_kwargs(call))
+            except RETRYABLE_NETWORK as exc:
+                if attempt + 1 >= self.retry.attempts:
+                    raise self._network_error(call, exc) from exc
+                wait: float | None = self.retry.wait(attempt, None)
+            except httpx.TransportError as exc:
+                raise self._network_error(call, exc) from exc
+            else:
+                wait = self._wait_before_retry(attempt, response)
+                if wait is None:
+                    return self._finish(call, response)
+            await self._sleep(wait)
+            attempt += 1
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

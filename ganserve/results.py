@@ -1,0 +1,137 @@
+"""What the client returns: model descriptions and images with the seed and class that made them."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One served model, as `GET /v1/models/{name}` describes it."""
+
+    name: str
+    version: str
+    kind: str  # unconditional | conditional | translation
+    channels: int
+    height: int
+    width: int
+    versions: list[str] = field(default_factory=list)
+    latent_dim: int | None = None
+    num_classes: int | None = None
+    class_names: list[str] | None = None
+    input_image: dict[str, int] | None = None
+    provider: str | None = None
+    description: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ModelInfo:
+        image = d.get("image") or {}
+        return cls(
+            name=d["name"], version=str(d.get("version", "")), kind=d["kind"],
+            channels=int(image.get("channels", 0)), height=int(image.get("height", 0)),
+            width=int(image.get("width", 0)), versions=[str(v) for v in d.get("versions") or []],
+            latent_dim=d.get("latent_dim"), num_classes=d.get("num_classes"), class_names=d.get("class_names"),
+            input_image=d.get("input_image"), provider=d.get("provider"), description=d.get("description") or "",
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    """One image of an answer. `png` holds the server's exact bytes, provenance text chunks included."""
+
+    png: bytes
+    seed: int | None = None
+    label: int | None = None
+    t: float | None = None  # interpolation position in [0, 1]
+
+    @property
+    def image(self) -> Image.Image:
+        """The image as PIL (decoded on each access; keep the result if you use it twice)."""
+        img = Image.open(io.BytesIO(self.png))
+        img.load()
+        return img
+
+    @property
+    def text(self) -> dict[str, str]:
+        """The PNG's provenance text chunks (model, version, seed, label, truncation)."""
+        return dict(getattr(self.image, "text", {}))
+
+    def to_numpy(self) -> np.ndarray:
+        """uint8 pixels, (H, W) for grey images or (H, W, C) for colour."""
+        return np.asarray(self.image)
+
+    def save(self, path: str) -> None:
+        """Write the server's PNG bytes unchanged, so the provenance chunks survive."""
+        with open(path, "wb") as f:
+            f.write(self.png)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> GeneratedImage:
+        return cls(png=base64.b64decode(d["png"]), seed=d.get("seed"), label=d.get("label"), t=d.get("t"))
+
+
+@dataclass(frozen=True)
+class Generation:
+    """An answer of generate, interpolate or translate."""
+
+    model: str
+    version: str
+    images: list[GeneratedImage]
+
+    @property
+    def seeds(self) -> list[int | None]:
+        return [im.seed for im in self.images]
+
+    @property
+    def labels(self) -> list[int | None]:
+        return [im.label for im in self.images]
+
+    def pil(self) -> list[Image.Image]:
+        return [im.image for im in self.images]
+
+    def to_numpy(self) -> np.ndarray:
+        """All images stacked: uint8 (N, H, W) or (N, H, W, C)."""
+        return np.stack([im.to_numpy() for im in self.images])
+
+    def grid(self, cols: int | None = None, pad: int = 2) -> Image.Image:
+        """The images tiled row by row (`cols` defaults to a near-square layout), with provenance text chunks."""
+        return tile(self.pil(), cols=cols, pad=pad)
+
+    def save_grid(self, path: str, cols: int | None = None) -> None:
+        info = PngImagePlugin.PngInfo()
+        info.add_text("model", self.model)
+        info.add_text("version", self.version)
+        if any(s is not None for s in self.seeds):
+            info.add_text("seeds", ",".join(str(s) for s in self.seeds))
+        if any(lb is not None for lb in self.labels):
+            info.add_text("labels", ",".join(str(lb) for lb in self.labels))
+        self.grid(cols).save(path, format="PNG", pnginfo=info)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Generation:
+        return cls(model=d.get("model", ""), version=str(d.get("version", "")),
+                   images=[GeneratedImage.from_json(im) for im in d.get("images", [])])
+
+
+def tile(images: list[Image.Image], cols: int | None = None, pad: int = 2) -> Image.Image:
+    """Paste images of one size onto a black canvas, `cols` per row."""
+    if not images:
+        raise ValueError("no images to tile")
+    n = len(images)
+    cols = cols or max(1, int(np.ceil(np.sqrt(n))))
+    rows = -(-n // cols)
+    mode = "RGB" if any(im.mode not in ("L", "1") for im in images) else "L"
+    w, h = images[0].size
+    canvas = Image.new(mode, (cols * w + (cols + 1) * pad, rows * h + (rows + 1) * pad))
+    for i, im in enumerate(images):
+        r, c = divmod(i, cols)
+        canvas.paste(im.convert(mode), (pad + c * (w + pad), pad + r * (h + pad)))
+    return canvas
