@@ -1,0 +1,87 @@
+"""Turn an evaluation result into a table, a JSONL record, and the metrics block of the model's manifest."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from service.manifest import load_manifest, sha256_file, write_manifest
+from training.evaluation.metrics import TITLES
+
+RESULT_LOG = Path("runs") / "evaluations.jsonl"
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "pass" if v else "FAIL"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e4):
+            return f"{v:.2e}"
+        return f"{v:.4f}" if abs(v) < 10 else f"{v:.2f}"
+    return str(v)
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A plain-text table: figure, value, real-vs-real floor, ratio, target, pass/fail."""
+    head = f"{result['model']}/{result['version']} ({result['kind']}"
+    if result.get("task"):
+        head += f", task {result['task']}, {result['direction']}"
+    head += f"): {result['n']} samples vs {result['n']} held-out digits, seed {result['seed']}"
+    rows = [("figure", "value", "floor", "ratio", "target", "pass")]
+    for key, title in TITLES.items():
+        if key not in result["metrics"]:
+            continue
+        target = result["targets"].get(key)
+        rows.append((
+            title,
+            _fmt(result["metrics"][key]),
+            _fmt(result["floor"].get(key)),
+            _fmt(result["ratio"].get(key)),
+            target["target"] if target else "",
+            ("-" if target["pass"] is None else _fmt(target["pass"])) if target else "",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [head, ""]
+    for i, r in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths))))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    if "class_shares" in result["metrics"]:
+        shares = " ".join(f"{d}:{s:.3f}" for d, s in enumerate(result["metrics"]["class_shares"]))
+        floor = " ".join(f"{d}:{s:.3f}" for d, s in enumerate(result["floor"]["class_shares"]))
+        lines += ["", f"class shares  {shares}", f"floor         {floor}"]
+    verdict = "all targets met" if result["passed"] else "targets missed: " + ", ".join(
+        k for k, t in result["targets"].items() if t["pass"] is not True
+    )
+    lines += ["", f"{verdict}  ({result['seconds']:.1f}s)"]
+    return "\n".join(lines)
+
+
+def append_jsonl(result: dict[str, Any], path: Path = RESULT_LOG) -> None:
+    """Append one evaluation as a JSON line, stamped with the time, so runs can be compared later."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **result}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def store_in_manifest(version_dir: Path, result: dict[str, Any]) -> None:
+    """Write the figures into manifest.provenance["metrics"], atomically; model.onnx (and its sha256) is untouched."""
+    manifest = load_manifest(version_dir)
+    onnx_path = version_dir / manifest.onnx_file
+    if sha256_file(onnx_path) != manifest.sha256:
+        raise ValueError(f"{onnx_path}: sha256 differs from the manifest; re-export the model before storing metrics")
+    if result["sha256"] != manifest.sha256:
+        raise ValueError(f"{version_dir}: these metrics were measured on another model.onnx; evaluate again")
+    keep = ("n", "seed", "classifier_sha256", "metrics", "floor", "ratio", "targets", "passed")
+    block = {k: result[k] for k in keep}
+    block["command"] = f"python -m training evaluate {version_dir} --write"
+    manifest.provenance["metrics"] = block
+    write_manifest(version_dir, manifest)
