@@ -1,0 +1,158 @@
+"""Load-benchmark the service the way users run it, against onnxruntime called directly, in one run.
+
+    python -m bench                 # full run (~6 min): sweep + 100k-request memory check -> bench/results/latest.*
+    python -m bench --quick         # ~1.5 min subset, no memory check -> bench/results/tmp/quick.*
+    python -m bench --models-dir models --model dcgan-mnist --set INTRA_OP_THREADS=2 --set WORKERS=1
+
+Each run measures: onnxruntime direct at batch 1/8/64 (the ceiling); then, per service configuration (`batching`
+with the given settings, `no-batching` = the same with GANSERVE_MAX_BATCH_SIZE=1), a real `ganserve serve` process
+under closed-loop wrk load at 1/16/64/256 clients x 1/64 images per request; then a 100,000-request memory check.
+It writes OUT.json (every figure), OUT.md (tables and target verdicts) and OUT.png (throughput and p99 against
+clients). With no --model it benchmarks a DCGAN-sized reference generator (bench/model.py), exported on first use.
+Needs wrk (apt-get install -y wrk) and, for the reference model and the plot, the `train` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.config import BenchConfig
+from bench.direct import measure_direct
+from bench.report import markdown, plot
+from bench.soak import run_soak
+from bench.sweep import run_config
+from bench.targets import evaluate
+from service.manifest import load_manifest
+
+REFERENCE_DIR = Path("bench/results/tmp/models")
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def _setting(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, e.g. MAX_QUEUE_DELAY_MS=1")
+    key = key.upper()
+    return (key if key.startswith("GANSERVE_") else f"GANSERVE_{key}"), value
+
+
+def _config(text: str) -> tuple[str, dict[str, str]]:
+    name, _, body = text.partition(":")
+    return name, dict(_setting(kv) for kv in body.split(",") if kv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)  # fmt: skip
+    p.add_argument("--models-dir", type=Path, default=None, help="model repository (default: the reference model)")
+    p.add_argument("--model", default=None, help="model name (default: bench-dcgan, exported on first use)")
+    p.add_argument("--version", default="1")
+    p.add_argument("--quick", action="store_true", help="short points, no memory check, results under tmp/")
+    p.add_argument("--concurrency", type=_ints, default=None, help="comma list of clients (default 1,16,64,256)")
+    p.add_argument("--sizes", type=_ints, default=None, help="comma list of images per request (default 1,64)")
+    p.add_argument("--duration", type=float, default=None, help="seconds per load point (default 10, quick 3)")
+    p.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
+                   help="a GANSERVE_ setting for every configuration (prefix optional); repeatable")  # fmt: skip
+    p.add_argument("--config", type=_config, action="append", default=[], metavar="NAME:KEY=V,KEY=V",
+                   help="replace the default configurations (batching, no-batching) with these; repeatable")
+    p.add_argument("--soak-requests", type=int, default=None, help="memory check length (default 100000, quick 0)")
+    p.add_argument("--out", type=Path, default=None, help="output prefix (default bench/results/latest)")
+    return p
+
+
+def _machine() -> dict[str, Any]:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())  # fmt: skip
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()
+    import onnxruntime
+
+    return {"cpu_model": cpu, "nproc": len(os.sched_getaffinity(0)), "python": platform.python_version(),
+            "onnxruntime": onnxruntime.__version__, "wrk": wrk[0] if wrk else "?", "commit": commit or "?",
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}  # fmt: skip
+
+
+def _loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def to_config(args: argparse.Namespace) -> BenchConfig:
+    models_dir, model = args.models_dir, args.model
+    if model is None:
+        from bench import model as reference
+
+        models_dir, model = models_dir or REFERENCE_DIR, reference.NAME
+        if not (models_dir / model / reference.VERSION / "manifest.json").is_file():
+            reference.export(models_dir)
+    cfg = BenchConfig(models_dir=models_dir or Path("models"), model=model, version=args.version,
+                      out=args.out or Path("bench/results/tmp/quick" if args.quick else "bench/results/latest"))
+    if args.quick:
+        cfg.duration_s, cfg.warmup_s, cfg.direct_s, cfg.soak_requests = 3.0, 1.0, 1.0, 0
+    cfg.concurrencies = args.concurrency or cfg.concurrencies
+    cfg.sizes = args.sizes or cfg.sizes
+    cfg.duration_s = args.duration or cfg.duration_s
+    cfg.soak_requests = cfg.soak_requests if args.soak_requests is None else args.soak_requests
+    cfg.settings = dict(args.set)
+    if args.config:
+        cfg.configs = dict(args.config)
+    cfg.direct_batches = sorted({1, 64, *cfg.sizes, 8})
+    cfg.validate()
+    return cfg
+
+
+def run(cfg: BenchConfig, command: str, log: Any = print) -> dict[str, Any]:
+    manifest = load_manifest(cfg.models_dir / cfg.model / cfg.version)
+    results: dict[str, Any] = {"command": command, "config": cfg.to_json(), "machine": _machine(),
+                               "model": {"name": cfg.model, "version": cfg.version,
+                                         "description": manifest.description or manifest.kind.value}}  # fmt: skip
+    results["machine"]["loadavg_start"] = _loadavg()
+    log(f"direct onnxruntime, batches {cfg.direct_batches} (load average {_loadavg()})")
+    results["direct"] = measure_direct(cfg.models_dir / cfg.model / cfg.version, cfg.direct_batches, cfg.direct_s,
+                                       cfg.intra_op_threads())  # fmt: skip
+    for r in results["direct"]:
+        log(f"  batch {r['batch']:>3}: {r['images_per_s']:8.1f} img/s, p50 {r['p50_ms']:.3f} ms")
+    results["configs"] = []
+    for name in cfg.configs:
+        log(f"service '{name}' {cfg.env(name)} (load average {_loadavg()})")
+        results["configs"].append(run_config(cfg, name, log))
+    if cfg.soak_requests:
+        log(f"memory check: {cfg.soak_warmup_requests} warm-up + {cfg.soak_requests} requests")
+        results["soak"] = run_soak(cfg, log)
+    results["machine"]["loadavg_end"] = _loadavg()
+    results["targets"] = evaluate(results)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = to_config(args)
+    except ValueError as e:
+        print(f"python -m bench: {e}", file=sys.stderr)
+        return 2
+    command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
+    results = run(cfg, command)
+    cfg.out.parent.mkdir(parents=True, exist_ok=True)
+    cfg.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    table = markdown(results)
+    cfg.out.with_suffix(".md").write_text(table)
+    plot(results, cfg.out.with_suffix(".png"))
+    print(table)
+    print(f"wrote {cfg.out}.json, .md, .png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The engine ceiling: onnxruntime called directly in this process, no HTTP, no batcher, no encoding.
+
+The session is built with the thread settings the service is given, and fed noise shaped from the manifest, so the
+only difference from the service is everything the service adds around `session.run`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from service.manifest import Role, load_manifest
+
+
+def measure_direct(
+    version_dir: Path, batch_sizes: list[int], seconds: float, intra_op_threads: int | None
+) -> list[dict[str, float]]:
+    """Per batch size: calls/s, images/s and per-call latency percentiles (ms) over `seconds` of back-to-back runs."""
+    manifest = load_manifest(version_dir)
+    options = ort.SessionOptions()
+    if intra_op_threads:
+        options.intra_op_num_threads = intra_op_threads
+    session = ort.InferenceSession(
+        str(version_dir / manifest.onnx_file), options, providers=["CPUExecutionProvider"]
+    )
+    noise = manifest.inputs[Role.noise]
+    rng = np.random.default_rng(0)
+    rows = []
+    for batch in batch_sizes:
+        feed: dict[str, np.ndarray] = {noise.name: rng.standard_normal((batch, manifest.latent_dim or 0), np.float32)}
+        if Role.label in manifest.inputs:
+            feed[manifest.inputs[Role.label].name] = np.zeros(batch, np.int64)
+        for _ in range(10):  # warm-up: first calls allocate and pick kernels
+            session.run(None, feed)
+        times: list[float] = []
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds or len(times) < 5:
+            t0 = time.perf_counter()
+            session.run(None, feed)
+            times.append(time.perf_counter() - t0)
+        elapsed = time.perf_counter() - start
+        ms = np.array(times) * 1e3
+        rows.append({
+            "batch": batch,
+            "calls": len(times),
+            "calls_per_s": len(times) / elapsed,
+            "images_per_s": len(times) * batch / elapsed,
+            "p50_ms": float(np.percentile(ms, 50)),
+            "p99_ms": float(np.percentile(ms, 99)),
+        })  # fmt: skip
+    return rows

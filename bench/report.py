@@ -1,0 +1,96 @@
+"""Turn a results dict into a Markdown table (for docs/performance.md) and a PNG plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _batch(p: dict[str, Any]) -> str:
+    mean = p["batch_size"]["mean"]
+    return "-" if mean is None else f"{mean:.1f}"
+
+
+def _others(p: dict[str, Any]) -> str:
+    codes = {k: v for k, v in p["statuses"].items() if not k.startswith("2") and k not in ("503", "429")}
+    sock = {k: v for k, v in p["socket_errors"].items() if v}
+    return ", ".join([f"{v}x{k}" for k, v in codes.items()] + [f"{v} {k}" for k, v in sock.items()]) or "0"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        f"Machine: {m['cpu_model']}, nproc {m['nproc']}, load average {m['loadavg_start']} at start, "
+        f"{m['loadavg_end']} at end; {m['date']}; commit {m['commit']}.",
+        f"Model: `{results['model']['name']}/{results['model']['version']}` ({results['model']['description']}).",
+        f"Command: `{results['command']}`",
+        "",
+        "| onnxruntime direct | calls/s | images/s | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in results["direct"]:
+        lines.append(f"| batch {r['batch']} | {r['calls_per_s']:.0f} | {r['images_per_s']:.0f} | "
+                     f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")  # fmt: skip
+    lines += [
+        "",
+        "| service | images/req | clients | req/s | images/s | p50 ms | p95 ms | p99 ms | 2xx | 503 | other "
+        "| mean batch | service CPU (cores) | wrk CPU (cores) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for run in results["configs"]:
+        for p in run["points"]:
+            ok = sum(v for k, v in p["statuses"].items() if k.startswith("2"))
+            lat = p["latency_ms"]
+            lines.append(
+                f"| {run['name']} | {p['images_per_request']} | {p['concurrency']} | {p['requests_per_s']:.0f} | "
+                f"{p['images_per_s']:.0f} | {lat['50']:.2f} | {lat['95']:.2f} | {lat['99']:.2f} | {ok} | "
+                f"{p['refused']} | {_others(p)} | {_batch(p)} | {p['server_cpu_cores']:.2f} | "
+                f"{p['wrk_cpu_cores']:.2f} |"
+            )
+    lines += ["", "Peak resident memory per configuration (VmHWM, all server processes): " + ", ".join(
+        f"{run['name']} {run['server_peak_rss_mb']:.0f} MiB" for run in results["configs"]) + "."]  # fmt: skip
+    lines += ["", "| target | goal | measured | result |", "|---|---|---|---|"]
+    for t in results["targets"]:
+        verdict = {True: "pass", False: "**miss**", None: "n/a"}[t["pass"]]
+        lines.append(f"| {t['target']} | {t['goal']} | {t['measured']} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers and in CI
+    import matplotlib.pyplot as plt
+
+    fig, (ax_tp, ax_lat) = plt.subplots(1, 2, figsize=(12, 4.5))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, run in enumerate(results["configs"]):
+        for images in sorted({p["images_per_request"] for p in run["points"]}):
+            pts = sorted((p for p in run["points"] if p["images_per_request"] == images),
+                         key=lambda p: p["concurrency"])  # fmt: skip
+            xs = [p["concurrency"] for p in pts]
+            style = {"color": colors[i % len(colors)], "marker": "o" if images == 1 else "s",
+                     "ls": "-" if images == 1 else "--", "label": f"{run['name']}, {images} img/request"}  # fmt: skip
+            ax_tp.plot(xs, [p["images_per_s"] for p in pts], **style)
+            ax_lat.plot(xs, [p["latency_ms"]["99"] for p in pts], **style)
+    for r in results["direct"]:
+        if r["batch"] in (1, 64):
+            ax_tp.axhline(r["images_per_s"], color="grey", lw=0.8, ls=":")
+            ax_tp.annotate(f"onnxruntime direct, batch {r['batch']}", (0.01, r["images_per_s"]), fontsize=7,
+                           color="grey", va="bottom", xycoords=("axes fraction", "data"))  # fmt: skip
+    all_x = sorted({p["concurrency"] for run in results["configs"] for p in run["points"]})
+    for ax, title, unit in ((ax_tp, "throughput", "images/s (2xx only)"), (ax_lat, "p99 latency", "ms (log)")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(all_x, [str(x) for x in all_x])
+        ax.set_xlabel("concurrent clients (closed loop)")
+        ax.set_ylabel(unit)
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+    ax_lat.set_yscale("log")
+    ax_tp.set_ylim(bottom=0)
+    ax_lat.legend(fontsize=8)
+    m = results["machine"]
+    fig.suptitle(f"ganserve on {m['cpu_model']} x{m['nproc']}, model {results['model']['name']}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,118 @@
+"""The load sweep: for each service configuration, start the server and measure every (request size, clients) point.
+
+A point's figures come from wrk (throughput, latency, statuses), from /proc (the service's CPU and memory over that
+point alone) and from /metrics (the batch sizes formed during that point alone).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from bench.config import BenchConfig
+from bench.prometheus import read_histogram
+from bench.server import Server
+from bench.wrk import WrkRun, run_wrk
+
+REFUSAL = {"503", "429"}
+
+
+def accepted_quantile(permille: list[int], refused_fraction: float, q: float) -> float:
+    """Quantile q (0..1) of accepted requests' latency, from wrk's 0.1%-step percentiles of all requests.
+
+    Refusals are answered at once, so they fill the bottom `refused_fraction` of the distribution; accepted
+    request quantile q sits at overall quantile r + q (1 - r). Exact when every refusal is faster than every
+    accepted request, which the queue-full path guarantees in practice.
+    """
+    p = (refused_fraction + q * (1.0 - refused_fraction)) * 1000.0
+    lo = min(int(p), 999)
+    frac = p - lo
+    return permille[lo] * (1 - frac) + permille[lo + 1] * frac
+
+
+def _wait_idle(server: Server, model: str, timeout_s: float = 30.0) -> None:
+    """Let the queue drain between points: closed-loop clients stop, but what they queued still runs."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = server.metrics()
+        queued = [ln for ln in text.splitlines() if ln.startswith("ganserve_queue_items{") and f'"{model}"' in ln]
+        if all(float(ln.split()[-1]) == 0 for ln in queued):
+            time.sleep(0.3)  # the last batch may still be running: the gauge counts queued items only
+            return
+        time.sleep(0.2)
+
+
+def measure_point(server: Server, cfg: BenchConfig, images: int, clients: int, deadline_ms: float) -> dict[str, Any]:
+    labels = {"model": cfg.model}
+    before_m, before_s = read_histogram(server.metrics(), "ganserve_batch_size_items", labels), server.stats()
+    wrk = run_wrk(WrkRun(server.url, cfg.model, images, clients, cfg.duration_s, cfg.wrk_threads,
+                         timeout_s=max(60.0, 3 * deadline_ms / 1000)))  # fmt: skip
+    after_s = server.stats()
+    _wait_idle(server, cfg.model)
+    batches = read_histogram(server.metrics(), "ganserve_batch_size_items", labels) - before_m
+    seconds = wrk["duration_us"] / 1e6
+    statuses: dict[str, int] = wrk["statuses"]
+    total = sum(statuses.values())
+    ok = sum(v for k, v in statuses.items() if k.startswith("2"))
+    refused = sum(v for k, v in statuses.items() if k in REFUSAL)
+    lat = wrk["latency_us"]
+    accepted = {
+        f"p{int(q * 100)}": accepted_quantile(lat["permille"], refused / total if total else 0.0, q) / 1e3
+        for q in (0.5, 0.95, 0.99)
+    }
+    return {
+        "images_per_request": images,
+        "concurrency": clients,
+        "seconds": seconds,
+        "requests": total,
+        "requests_per_s": total / seconds,
+        "ok_per_s": ok / seconds,
+        "images_per_s": ok * images / seconds,
+        "statuses": statuses,
+        "refused": refused,
+        "errors": total - ok - refused,
+        "socket_errors": {k: v for k, v in wrk["errors"].items() if k != "status"},
+        "latency_ms": {k: v / 1e3 for k, v in lat["percentiles"].items()} | {"max": lat["max"] / 1e3},
+        "accepted_latency_ms": accepted,
+        "wrk_cpu_s": wrk["cpu_s"],
+        "wrk_cpu_cores": wrk["cpu_s"] / seconds,
+        "wrk_threads": wrk["threads"],
+        "server_cpu_s": after_s.cpu_s - before_s.cpu_s,
+        "server_cpu_cores": (after_s.cpu_s - before_s.cpu_s) / seconds,
+        "server_rss_mb": after_s.rss_bytes / 2**20,
+        "batch_size": {"batches": int(batches.count), "mean": batches.mean, "histogram": batches.per_bucket()},
+    }
+
+
+def warm_up(server: Server, cfg: BenchConfig) -> None:
+    for images in cfg.sizes:
+        run_wrk(WrkRun(server.url, cfg.model, images, max(1, min(16, 1024 // images)), cfg.warmup_s, cfg.wrk_threads))
+    _wait_idle(server, cfg.model)
+
+
+def run_config(cfg: BenchConfig, name: str, log: Any) -> dict[str, Any]:
+    env = cfg.env(name)
+    points = []
+    with Server(cfg.models_dir, env, cfg.model, cfg.log_dir / f"{cfg.out.name}.{name}.log") as server:
+        _check_model(server, cfg.model)
+        warm_up(server, cfg)
+        for images in cfg.sizes:
+            for clients in cfg.concurrencies:
+                point = measure_point(server, cfg, images, clients, cfg.deadline_ms(name))
+                log(f"  {name:>12} n={images:<3} c={clients:<4} {point['requests_per_s']:8.1f} req/s "
+                    f"{point['images_per_s']:8.1f} img/s  p50 {point['latency_ms']['50']:7.2f} ms  "
+                    f"p99 {point['latency_ms']['99']:8.2f} ms  statuses {point['statuses']}  "
+                    f"batch {point['batch_size']['mean'] or 0:.1f}  srv {point['server_cpu_cores']:.2f} cores  "
+                    f"wrk {point['wrk_cpu_cores']:.2f} cores")  # fmt: skip
+                points.append(point)
+        stats = server.stats()
+    return {"name": name, "env": env, "deadline_ms": cfg.deadline_ms(name), "points": points,
+            "server_peak_rss_mb": stats.peak_rss_bytes / 2**20, "server_cpu_s_total": stats.cpu_s}  # fmt: skip
+
+
+def _check_model(server: Server, model: str) -> None:
+    info = httpx.get(f"{server.url}/v1/models/{model}", timeout=10.0)
+    if info.status_code != 200:
+        raise RuntimeError(f"the service does not serve {model!r}: {info.status_code} {info.text}")

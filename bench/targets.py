@@ -1,0 +1,85 @@
+"""Issue 5's CPU targets, each a ratio of figures measured in the same run, checked against the results dict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.config import BATCHING, NO_BATCHING
+
+
+def _point(results: dict[str, Any], config: str, images: int, clients: int) -> dict[str, Any] | None:
+    for run in results["configs"]:
+        if run["name"] == config:
+            for p in run["points"]:
+                if p["images_per_request"] == images and p["concurrency"] == clients:
+                    return dict(p)
+    return None
+
+
+def _direct(results: dict[str, Any], batch: int) -> dict[str, Any] | None:
+    return next((r for r in results["direct"] if r["batch"] == batch), None)
+
+
+def _row(name: str, goal: str, measured: str | None, ok: bool | None) -> dict[str, Any]:
+    return {"target": name, "goal": goal, "measured": measured or "not measured in this run", "pass": ok}
+
+
+def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+
+    direct64 = _direct(results, 64)
+    big = [p for run in results["configs"] if run["name"] == BATCHING for p in run["points"]
+           if p["images_per_request"] == 64]  # fmt: skip
+    if direct64 and big:
+        best = max(big, key=lambda p: p["images_per_s"])
+        ratio = best["images_per_s"] / direct64["images_per_s"]
+        rows.append(_row("64-image requests vs direct batch 64", ">= 0.85x images/s",
+                         f"{ratio:.2f}x ({best['images_per_s']:.0f} at c={best['concurrency']} vs "
+                         f"{direct64['images_per_s']:.0f} img/s)", ratio >= 0.85))  # fmt: skip
+    else:
+        rows.append(_row("64-image requests vs direct batch 64", ">= 0.85x images/s", None, None))
+
+    on, off = _point(results, BATCHING, 1, 64), _point(results, NO_BATCHING, 1, 64)
+    if on and off:
+        ratio = on["ok_per_s"] / off["ok_per_s"] if off["ok_per_s"] else float("inf")
+        rows.append(_row("64 clients x 1 image: batching on vs off", ">= 1.4x throughput",
+                         f"{ratio:.2f}x ({on['ok_per_s']:.0f} vs {off['ok_per_s']:.0f} req/s)", ratio >= 1.4))
+        tail = on["latency_ms"]["99"] / on["latency_ms"]["50"]
+        rows.append(_row("64 clients x 1 image: tail", "p99 <= 3x p50",
+                         f"{tail:.2f}x (p99 {on['latency_ms']['99']:.1f} ms, p50 {on['latency_ms']['50']:.1f} ms)",
+                         tail <= 3.0))  # fmt: skip
+    else:
+        rows += [_row("64 clients x 1 image: batching on vs off", ">= 1.4x throughput", None, None),
+                 _row("64 clients x 1 image: tail", "p99 <= 3x p50", None, None)]  # fmt: skip
+
+    one, direct1 = _point(results, BATCHING, 1, 1), _direct(results, 1)
+    if one and direct1:
+        budget = direct1["p50_ms"] + 1.0
+        rows.append(_row("1 client: p50 latency", "<= direct batch-1 + 1 ms",
+                         f"{one['latency_ms']['50']:.2f} ms vs {budget:.2f} ms "
+                         f"(direct {direct1['p50_ms']:.2f} ms)", one["latency_ms"]["50"] <= budget))  # fmt: skip
+    else:
+        rows.append(_row("1 client: p50 latency", "<= direct batch-1 + 1 ms", None, None))
+
+    crowd = [p for n in (1, 64) if (p := _point(results, BATCHING, n, 256))]
+    if crowd:
+        run = next(r for r in results["configs"] if r["name"] == BATCHING)
+        errors = sum(p["errors"] + sum(p["socket_errors"].values()) for p in crowd)
+        worst = max(p["accepted_latency_ms"]["p99"] for p in crowd)
+        refused = sum(p["refused"] for p in crowd)
+        rows.append(_row("256 clients: only 503 refusals, accepted p99 within deadline",
+                         f"0 errors, p99 <= {run['deadline_ms']:.0f} ms",
+                         f"{errors} errors, {refused} refusals, accepted p99 {worst:.0f} ms",
+                         errors == 0 and worst <= run["deadline_ms"]))  # fmt: skip
+    else:
+        rows.append(_row("256 clients: only 503 refusals, accepted p99 within deadline", "", None, None))
+
+    soak = results.get("soak")
+    if soak:
+        ratio = soak["rss_ratio"]
+        rows.append(_row("memory after 100k requests", "within 10% of after warm-up",
+                         f"x{ratio:.3f} ({soak['rss_after_warmup_mb']:.1f} -> {soak['rss_after_mb']:.1f} MiB, "
+                         f"{soak['requests']} requests)", abs(ratio - 1) <= 0.10))  # fmt: skip
+    else:
+        rows.append(_row("memory after 100k requests", "within 10% of after warm-up", None, None))
+    return rows
