@@ -1,0 +1,56 @@
+"""Render the nginx template for replicas at fixed addresses (nginx outside a container, and the tests).
+
+    python deploy/nginx/render.py --port 8080 --upstream 10.0.0.5:8000 --upstream 10.0.0.6:8000 \
+        > /etc/nginx/conf.d/ganserve.conf
+
+Substitutes exactly what the official nginx image's envsubst step substitutes in docker-compose.yml, and nothing
+else: nginx's own `$variables` pass through untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+TEMPLATE = Path(__file__).parent / "templates" / "ganserve.conf.template"
+# Passive health checks: after 3 failed tries (see proxy_next_upstream) within 2 s a replica gets no traffic for 2 s,
+# then one request probes it again. Short, because a draining or restarted replica comes back quickly.
+SERVER_PARAMS = "max_fails=3 fail_timeout=2s"
+VARIABLES = ("NGINX_PORT", "NGINX_RESOLVER", "GANSERVE_UPSTREAM_SERVERS")
+
+
+def upstream_servers(addresses: list[str], *, resolve: bool = False) -> str:
+    """`server` lines for the upstream block; `resolve` (nginx >= 1.27.3) follows DNS changes at run time."""
+    flag = " resolve" if resolve else ""
+    return " ".join(f"server {a}{flag} {SERVER_PARAMS};" for a in addresses)
+
+
+def render(values: dict[str, str], template: Path = TEMPLATE) -> str:
+    missing = set(VARIABLES) - values.keys()
+    if missing:
+        raise ValueError(f"missing template values: {sorted(missing)}")
+    text = template.read_text()
+    for name in VARIABLES:
+        text = text.replace(f"${{{name}}}", values[name])
+    leftover = re.findall(r"\$\{\w+\}", text)
+    if leftover:
+        raise ValueError(f"{template}: unknown template variables {leftover}; add them to VARIABLES")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8080, help="port nginx listens on")
+    parser.add_argument("--upstream", action="append", required=True, metavar="HOST:PORT",
+                        help="a service replica; repeat for each")
+    parser.add_argument("--resolver", default="127.0.0.53", help="DNS server for upstream names")
+    args = parser.parse_args(argv)
+    sys.stdout.write(render({"NGINX_PORT": str(args.port), "NGINX_RESOLVER": args.resolver,
+                             "GANSERVE_UPSTREAM_SERVERS": upstream_servers(args.upstream)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
