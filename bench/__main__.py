@@ -118,11 +118,14 @@ def run(cfg: BenchConfig, command: str, log: Any = print) -> dict[str, Any]:
                                "model": {"name": cfg.model, "version": cfg.version,
                                          "description": manifest.description or manifest.kind.value}}  # fmt: skip
     results["machine"]["loadavg_start"] = _loadavg()
-    log(f"direct onnxruntime, batches {cfg.direct_batches} (load average {_loadavg()})")
-    results["direct"] = measure_direct(cfg.models_dir / cfg.model / cfg.version, cfg.direct_batches, cfg.direct_s,
-                                       cfg.intra_op_threads())  # fmt: skip
-    for r in results["direct"]:
-        log(f"  batch {r['batch']:>3}: {r['images_per_s']:8.1f} img/s, p50 {r['p50_ms']:.3f} ms")
+    results["direct"] = []
+    for threads in cfg.direct_threads():
+        log(f"direct onnxruntime, {threads or 'default'} threads, batches {cfg.direct_batches} "
+            f"(load average {_loadavg()})")  # fmt: skip
+        rows = measure_direct(cfg.models_dir / cfg.model / cfg.version, cfg.direct_batches, cfg.direct_s, threads)
+        for r in rows:
+            log(f"  batch {r['batch']:>3}: {r['images_per_s']:8.1f} img/s, p50 {r['p50_ms']:.3f} ms")
+        results["direct"] += rows
     results["configs"] = []
     for name in cfg.configs:
         log(f"service '{name}' {cfg.env(name)} (load average {_loadavg()})")
@@ -144,14 +147,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
     results = run(cfg, command)
-    cfg.out.parent.mkdir(parents=True, exist_ok=True)
-    cfg.out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
-    table = markdown(results)
-    cfg.out.with_suffix(".md").write_text(table)
-    plot(results, cfg.out.with_suffix(".png"))
-    print(table)
+    print(write_outputs(results, cfg.out))
     print(f"wrote {cfg.out}.json, .md, .png")
     return 0
+
+
+def write_outputs(results: dict[str, Any], out: Path) -> str:
+    """Write OUT.json, OUT.md and OUT.png; return the Markdown."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{out}.json").write_text(json.dumps(results, indent=1) + "\n")
+    table = markdown(results)
+    Path(f"{out}.md").write_text(table)
+    plot(results, Path(f"{out}.png"))
+    return table
 
 
 if __name__ == "__main__":

@@ -51,9 +51,11 @@ class BenchConfig:
     def deadline_ms(self, config: str) -> float:
         return float(self.env(config).get("GANSERVE_DEADLINE_MS", "10000"))  # the documented default
 
-    def intra_op_threads(self) -> int | None:
-        value = self.settings.get("GANSERVE_INTRA_OP_THREADS")
-        return int(value) if value else None
+    def direct_threads(self) -> list[int]:
+        """onnxruntime's default (0), plus every GANSERVE_INTRA_OP_THREADS a configuration sets."""
+        given = {int(env["GANSERVE_INTRA_OP_THREADS"]) for env in map(self.env, self.configs)
+                 if env.get("GANSERVE_INTRA_OP_THREADS")}  # fmt: skip
+        return sorted({0} | given)
 
     def to_json(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

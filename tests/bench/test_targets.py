@@ -1,0 +1,52 @@
+"""bench.targets turns one run's figures into issue 5's verdicts, each a ratio measured in that run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.config import BATCHING, NO_BATCHING
+from bench.targets import evaluate
+
+
+def _point(n: int, c: int, ok_per_s: float, p50: float, p99: float, **extra: Any) -> dict[str, Any]:
+    return {"images_per_request": n, "concurrency": c, "ok_per_s": ok_per_s, "images_per_s": ok_per_s * n,
+            "latency_ms": {"50": p50, "99": p99}, "accepted_latency_ms": {"p99": p99}, "errors": 0,
+            "refused": 0, "socket_errors": {"connect": 0, "read": 0, "write": 0, "timeout": 0}} | extra  # fmt: skip
+
+
+def _results(on_64: float, off_64: float, big: float, lone_p50: float, crowd_errors: int = 0) -> dict[str, Any]:
+    on = [_point(1, 1, 500, lone_p50, 2 * lone_p50), _point(1, 64, on_64, 20, 40),
+          _point(64, 16, big / 64, 300, 400), _point(1, 256, on_64, 80, 150, errors=crowd_errors),
+          _point(64, 256, big / 64, 1500, 3000, refused=900)]  # fmt: skip
+    off = [_point(1, 64, off_64, 30, 60)]
+    return {
+        "direct": [{"batch": 1, "images_per_s": 3000, "p50_ms": 0.3}, {"batch": 64, "images_per_s": 3600}],
+        "configs": [{"name": BATCHING, "deadline_ms": 10_000, "points": on},
+                    {"name": NO_BATCHING, "deadline_ms": 10_000, "points": off}],  # fmt: skip
+        "soak": {"rss_ratio": 1.02, "rss_after_warmup_mb": 100.0, "rss_after_mb": 102.0, "requests": 100_000},
+    }
+
+
+def test_a_run_that_meets_every_target_passes_them_all() -> None:
+    verdicts = evaluate(_results(on_64=2800, off_64=1000, big=3300, lone_p50=1.1))
+    assert len(verdicts) == 6
+    assert all(v["pass"] for v in verdicts), verdicts
+
+
+def test_misses_are_reported_with_the_measured_ratio() -> None:
+    verdicts = {v["target"]: v for v in evaluate(_results(on_64=1300, off_64=1000, big=2900, lone_p50=1.5,
+                                                          crowd_errors=3))}  # fmt: skip
+    assert verdicts["64 clients x 1 image: batching on vs off"]["pass"] is False
+    assert verdicts["64 clients x 1 image: batching on vs off"]["measured"].startswith("1.30x")
+    assert verdicts["64-image requests vs direct batch 64"]["pass"] is False  # 2900 / 3600 = 0.81
+    assert verdicts["1 client: p50 latency"]["pass"] is False  # 1.5 ms > 0.3 + 1 ms
+    assert verdicts["256 clients: only 503 refusals, accepted p99 within deadline"]["pass"] is False
+
+
+def test_targets_not_measured_say_so_instead_of_passing() -> None:
+    results = _results(on_64=2800, off_64=1000, big=3300, lone_p50=1.1)
+    del results["soak"]
+    results["configs"] = results["configs"][:1]
+    verdicts = {v["target"]: v["pass"] for v in evaluate(results)}
+    assert verdicts["memory after 100k requests"] is None
+    assert verdicts["64 clients x 1 image: batching on vs off"] is None
