@@ -1,0 +1,106 @@
+"""POST /v1/models/{name}/interpolate: images along a path through the noise from one seed to another.
+
+    curl -s localhost:8000/v1/models/dcgan-mnist/interpolate -H 'Content-Type: application/json' \
+         -d '{"seeds": [3, 11], "steps": 8, "method": "slerp"}'
+
+The end points are exactly the noise of `seeds[0]` and `seeds[1]`, so the first and last images equal
+those seeds' images from /generate. The steps go through the model's batcher like any other items.
+Class labels are indices, not vectors, so a conditional walk cannot blend two classes: it shows class
+`labels[0]` for t < 0.5 and `labels[1]` from t = 0.5 on, while the noise moves smoothly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+import numpy as np
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.generation import png_text, render_grid, render_pngs, require_generator, resolve_labels
+from service.http import json_bytes_response, png_response, read_json, unless_disconnected, wants_png
+from service.noise import SEED_MAX, seeded_noise
+from service.state import get_service
+
+Label = int | str
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
+
+
+class InterpolateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seeds: list[Seed] = Field(min_length=2, max_length=2, description="the seeds at t = 0 and t = 1")
+    labels: list[Label] | None = Field(None, min_length=2, max_length=2,
+                                       description="conditional models: the classes at t = 0 and t = 1")
+    steps: int = Field(8, ge=2, le=64, description="images, both ends included")
+    method: Literal["slerp", "lerp"] = "slerp"
+    truncation: float = Field(1.0, gt=0.0, le=1.0)
+    version: str | None = None
+    deadline_ms: int | None = Field(None, ge=1)
+
+
+def interpolate_noise(a: np.ndarray, b: np.ndarray, ts: np.ndarray, method: str) -> np.ndarray:
+    """(steps, latent) float32 between noise vectors `a` and `b` (latent,) at positions `ts` in [0, 1].
+
+    slerp follows the great circle between the two directions (and blends the norms linearly), which keeps
+    the samples at the radius where Gaussian noise lives; lerp cuts the chord, whose middle is shorter.
+    """
+    t = ts.astype(np.float64)[:, None]
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    if method == "lerp":
+        return ((1.0 - t) * a64 + t * b64).astype(np.float32)
+    na, nb = np.linalg.norm(a64), np.linalg.norm(b64)
+    ua, ub = a64 / na, b64 / nb
+    omega = np.arccos(np.clip(ua @ ub, -1.0, 1.0))
+    if np.sin(omega) < 1e-6:  # (anti)parallel: every great circle is as good, the chord is the honest answer
+        return ((1.0 - t) * a64 + t * b64).astype(np.float32)
+    direction = (np.sin((1.0 - t) * omega) * ua + np.sin(t * omega) * ub) / np.sin(omega)
+    out: np.ndarray = (direction * ((1.0 - t) * na + t * nb)).astype(np.float32)
+    return out
+
+
+def path_noise(body: InterpolateRequest, latent_dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(positions t (steps,), noise (steps, latent) scaled by truncation) for a request."""
+    ts = np.linspace(0.0, 1.0, body.steps)
+    ends = seeded_noise(body.seeds, latent_dim, body.truncation)
+    noise = interpolate_noise(ends[0], ends[1], ts, body.method)
+    noise[0], noise[-1] = ends  # exactly the seeds' own noise, not a rounding of it
+    return ts, noise
+
+
+router = APIRouter(tags=["generate"])
+
+_BODY_LIMIT = 64 * 1024
+_OPENAPI = {
+    "requestBody": {"content": {"application/json": {"schema": InterpolateRequest.model_json_schema()}}},
+    "responses": {"200": {"content": {"image/png": {}, "application/json": {}},
+                          "description": '{"model", "version", "images": [{"png", "t", "label"}]} or one PNG'}},
+}
+
+
+@router.post("/v1/models/{name}/interpolate", response_class=Response, openapi_extra=_OPENAPI)
+async def interpolate(name: str, request: Request) -> Response:
+    """`steps` images on a slerp/lerp path between two seeds (and classes); `Accept: image/png` gives one grid."""
+    service = get_service(request)
+    body = await read_json(request, InterpolateRequest, _BODY_LIMIT)
+    model = service.registry.get(name, body.version)
+    manifest = require_generator(model)
+    ts, noise = path_noise(body, manifest.latent_dim or 0)
+    ends = resolve_labels(manifest, body.labels, body.seeds)
+    labels = None if ends is None else np.where(ts < 0.5, ends[0], ends[1]).astype(np.int64)
+    label_list = labels.tolist() if labels is not None else [None] * body.steps
+    timeout = service.timeout(body.deadline_ms)
+    seeds = f"{body.seeds[0]},{body.seeds[1]}"
+    if wants_png(request):
+        text = png_text(model, truncation=body.truncation, seeds=seeds, method=body.method, steps=str(body.steps))
+        if labels is not None:
+            text["labels"] = ",".join(str(x) for x in label_list)
+        return png_response(await unless_disconnected(request, render_grid(model, noise, labels, text, timeout)))
+    texts = [png_text(model, label=lab, truncation=body.truncation, seeds=seeds, method=body.method, t=f"{t:.6g}")
+             for t, lab in zip(ts, label_list, strict=True)]
+    pngs = await unless_disconnected(request, render_pngs(model, noise, labels, texts, timeout, base64=True))
+    images = [{"png": png, "t": float(t), "label": lab} for png, t, lab in zip(pngs, ts, label_list, strict=True)]
+    return json_bytes_response(json.dumps({"model": model.name, "version": model.version, "images": images}).encode())
