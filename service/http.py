@@ -1,0 +1,104 @@
+"""Request/response plumbing shared by the routes: bounded body reading, JSON bodies validated by pydantic,
+content negotiation, and dropping a request's queued work when its client disconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.errors import Cancelled, InvalidRequest, MalformedRequest, PayloadTooLarge, UnsupportedMediaType
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing (413) anything over `limit` bytes without buffering it."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # let request.form() re-read what was streamed
+    return body
+
+
+def validation_message(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(p) for p in item["loc"]) or "body"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def parse_json(body: bytes, schema: type[M]) -> M:
+    """Validate a JSON body: 400 when it is not JSON, 422 (with the field and reason) when a value is wrong."""
+    try:
+        return schema.model_validate_json(body or b"{}")
+    except ValidationError as e:
+        if any(item["type"] == "json_invalid" for item in e.errors()):
+            raise MalformedRequest(f"the body is not valid JSON: {e.errors()[0]['msg']}") from None
+        raise InvalidRequest(validation_message(e)) from None
+
+
+def is_json(request: Request) -> bool:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return ctype in ("", "application/json") or ctype.endswith("+json")
+
+
+async def read_json(request: Request, schema: type[M], limit: int) -> M:
+    if not is_json(request):
+        raise UnsupportedMediaType(f"send the body as application/json (got {request.headers['content-type']!r})")
+    return parse_json(await read_body(request, limit), schema)
+
+
+def wants_png(request: Request) -> bool:
+    """True when the client prefers image/png over JSON (`Accept: image/png`)."""
+    accept = request.headers.get("accept", "")
+    return "image/png" in accept and "application/json" not in accept
+
+
+def png_response(data: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(data, media_type="image/png", headers=headers)
+
+
+def json_bytes_response(data: bytes, status: int = 200) -> Response:
+    return Response(data, status_code=status, media_type="application/json")
+
+
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Await `work`; if the client disconnects first, cancel it (its unstarted items are dropped) and raise Cancelled.
+
+    Once the body has been read, the next ASGI `receive()` only returns when the client goes away.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            gone = True
+            task.cancel()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if gone and task.uncancel() == 0:
+            raise Cancelled("the client disconnected") from None
+        raise
+    finally:
+        watcher.cancel()

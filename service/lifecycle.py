@@ -1,0 +1,160 @@
+"""Readiness, in-flight accounting and graceful drain.
+
+`RequestGate` is a pure ASGI middleware (cheap on the hot path). It counts requests in flight, answers every
+new request with a fast 503 + Retry-After once draining began (health and metrics stay open), and records
+`ganserve_request_duration_seconds` for the model endpoints, whatever their outcome (422s and 503s included).
+
+`install_drain_on_sigterm` chains in front of the server's own SIGTERM handler: the first SIGTERM flips
+readiness to 503 and starts draining; when nothing is in flight (or after DRAIN_TIMEOUT_S) the original handler
+runs, so uvicorn only begins its shutdown once accepted requests are answered. A second SIGTERM stops at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.metrics import ModelMetrics
+
+log = logging.getLogger("ganserve.lifecycle")
+
+OPEN_PATHS = frozenset({"/v2/health/live", "/v2/health/ready", "/metrics"})
+_OBSERVED = re.compile(
+    r"^/v1/models/(?P<m1>[^/]+)/(?P<ep>generate|translate|interpolate|images)(?:/|$)"
+    r"|^/v2/models/(?P<m2>[^/]+)(?:/versions/[^/]+)?/infer$"
+)
+_ENDPOINT = {"generate": "generate", "translate": "translate", "interpolate": "interpolate", "images": "image"}
+
+
+class Lifecycle:
+    def __init__(self) -> None:
+        self.ready = False  # models loaded and serving
+        self.draining = False
+        self.inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        self.inflight += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self.inflight -= 1
+        if self.inflight == 0:
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """True when nothing is in flight, False if `timeout` passed first."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+
+class RequestGate:
+    def __init__(self, app: ASGIApp, lifecycle: Lifecycle, model_metrics: Callable[[str], ModelMetrics | None]) -> None:
+        self.app = app
+        self.lifecycle = lifecycle
+        self.model_metrics = model_metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        match = _OBSERVED.match(scope["path"])
+        metrics = self.model_metrics(match["m1"] or match["m2"]) if match else None
+        if self.lifecycle.draining:
+            if metrics is not None:
+                metrics.rejected("draining")
+            await _draining(send)
+            return
+        if metrics is None:
+            self.lifecycle.enter()
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.lifecycle.leave()
+            return
+        assert match is not None
+        endpoint = _ENDPOINT.get(match["ep"] or "", "infer")
+        status = 500
+        started = time.perf_counter()
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.lifecycle.enter()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self.lifecycle.leave()
+            metrics.request(endpoint, status, time.perf_counter() - started)
+
+
+async def _draining(send: Send) -> None:
+    body = json.dumps({"error": "the server is draining for shutdown; retry on another replica",
+                       "type": "draining"}).encode()
+    await send({"type": "http.response.start", "status": 503, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"retry-after", b"1"), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def install_drain_on_sigterm(lifecycle: Lifecycle, timeout_s: float) -> Callable[[], None]:
+    """Put the drain in front of the current SIGTERM handler; returns a function that restores it."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signals can only be handled on the main thread (e.g. not in a test's worker)
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def chain(signum: int, frame: FrameType | None) -> None:
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            signal.signal(signal.SIGTERM, previous)
+            signal.raise_signal(signum)
+
+    async def drain() -> None:
+        drained = await lifecycle.wait_idle(timeout_s)
+        if drained:
+            log.info("drained: every accepted request was answered; shutting down")
+        else:
+            log.warning("drain timeout (%.1f s) passed with %d requests in flight; shutting down",
+                        timeout_s, lifecycle.inflight)
+        chain(signal.SIGTERM, None)
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        if lifecycle.draining:
+            chain(signum, frame)  # a second SIGTERM: stop waiting
+            return
+        lifecycle.draining = True
+        loop.call_soon_threadsafe(start_drain)  # the only loop call that is safe inside a signal handler
+
+    def start_drain() -> None:
+        log.info("SIGTERM: not ready any more; draining %d in-flight requests", lifecycle.inflight)
+        tasks.append(loop.create_task(drain()))
+
+    tasks: list[asyncio.Task[Any]] = []
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+        for task in tasks:
+            task.cancel()
+
+    return restore

@@ -1,0 +1,129 @@
+"""The model registry: scans ``models/<name>/<version>/``, validates, loads and warms every model at start-up.
+
+A version whose manifest is invalid, whose ONNX file is missing, corrupt or has the wrong sha256, or whose graph
+does not match its manifest is logged with the reason and skipped; the rest are served. Clients name models only
+through `get()`, never through paths.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from service.batcher import Batcher
+from service.errors import UnknownModel
+from service.manifest import Manifest, ManifestError, load_manifest, sha256_file
+from service.metrics import Metrics, ModelMetrics
+from service.runtime import Runtime, RuntimeLoadError, warm_up_sizes
+from service.settings import Settings
+
+log = logging.getLogger("ganserve.registry")
+
+
+@dataclass(eq=False)
+class ServedModel:
+    """One loaded model version: its manifest, engine and batcher."""
+
+    manifest: Manifest
+    runtime: Runtime
+    batcher: Batcher
+    metrics: ModelMetrics
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    @property
+    def provider(self) -> str:
+        return self.runtime.provider
+
+
+@dataclass
+class Skipped:
+    path: Path
+    reason: str
+
+
+def version_order(version: str) -> tuple[int, int | str]:
+    """Numeric versions sort numerically and after non-numeric ones; "latest" is the max."""
+    return (1, int(version)) if re.fullmatch(r"\d+", version) else (0, version)
+
+
+@dataclass
+class Registry:
+    models: dict[str, dict[str, ServedModel]] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def get(self, name: str, version: str | None = None) -> ServedModel:
+        versions = self.models.get(name)
+        if versions is None:
+            known = ", ".join(sorted(self.models)) or "none"
+            raise UnknownModel(f"unknown model {name!r}; served models: {known}")
+        if version is None:
+            return versions[max(versions, key=version_order)]
+        if version not in versions:
+            raise UnknownModel(f"model {name!r} has no version {version!r}; versions: {', '.join(self.versions(name))}")
+        return versions[version]
+
+    def versions(self, name: str) -> list[str]:
+        return sorted(self.models.get(name, {}), key=version_order)
+
+    def latest(self) -> list[ServedModel]:
+        return [self.get(name) for name in sorted(self.models)]
+
+    def all(self) -> list[ServedModel]:
+        return [m for name in sorted(self.models) for m in self.models[name].values()]
+
+    async def start(self) -> None:
+        for model in self.all():
+            await model.batcher.start()
+
+    async def stop(self) -> None:
+        for model in self.all():
+            await model.batcher.stop()
+
+
+def load_version(version_dir: Path, settings: Settings, metrics: Metrics) -> ServedModel:
+    """Validate and load one version folder; raises ManifestError or RuntimeLoadError with the reason."""
+    manifest = load_manifest(version_dir)
+    onnx_path = version_dir / manifest.onnx_file
+    if not onnx_path.is_file():
+        raise ManifestError(f"{onnx_path}: missing")
+    digest = sha256_file(onnx_path)
+    if digest != manifest.sha256:
+        raise ManifestError(f"{onnx_path}: sha256 is {digest}, the manifest says {manifest.sha256} (corrupt or stale)")
+    runtime = Runtime.load(onnx_path, manifest, provider=settings.provider,
+                           intra_op_threads=settings.intra_op_threads, inter_op_threads=settings.inter_op_threads)
+    runtime.warm_up(warm_up_sizes(settings.max_batch_size))
+    model_metrics = metrics.for_model(manifest.name)
+    batcher = Batcher(runtime.run, max_batch_size=settings.max_batch_size,
+                      max_queue_delay_s=settings.max_queue_delay_ms / 1000, capacity=settings.queue_capacity,
+                      metrics=model_metrics, name=f"{manifest.name}:{manifest.version}")
+    return ServedModel(manifest, runtime, batcher, model_metrics)
+
+
+def load_registry(settings: Settings, metrics: Metrics) -> Registry:
+    """Load every model version under settings.models_dir (blocking: call before serving)."""
+    registry = Registry()
+    root = settings.models_dir
+    if not root.is_dir():
+        log.error("models directory %s does not exist; serving no models", root)
+        return registry
+    for version_dir in sorted(p for p in root.glob("*/*") if p.is_dir() and not p.name.startswith(".")):
+        try:
+            model = load_version(version_dir, settings, metrics)
+        except (ManifestError, RuntimeLoadError) as e:
+            log.error("skipping %s: %s", version_dir, e)
+            registry.skipped.append(Skipped(version_dir, str(e)))
+            continue
+        registry.models.setdefault(model.name, {})[model.version] = model
+        metrics.model_info.labels(model=model.name, version=model.version, kind=model.manifest.kind.value,
+                                  provider=model.provider).set(1)
+        log.info("loaded %s/%s (%s) on %s", model.name, model.version, model.manifest.kind.value, model.provider)
+    return registry

@@ -1,0 +1,1 @@
+"""One module per API surface; each exposes `router`. `service.app` lists which are protected by the API key."""

@@ -1,0 +1,43 @@
+"""Request bodies and the model description returned by /v1/models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.noise import SEED_MAX
+from service.registry import Registry, ServedModel
+
+Label = int | str
+
+
+class GenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(1, ge=1, description="number of images (up to GANSERVE_MAX_IMAGES_PER_REQUEST)")
+    seed: int | None = Field(None, ge=0, le=SEED_MAX, description="image i uses seed+i; drawn by the server if absent")
+    labels: Label | list[Label] | None = Field(
+        None, description="class index or name, one for all images or one per image (conditional models only); "
+                          "absent: image i gets class (seed+i) mod num_classes")
+    truncation: float = Field(1.0, gt=0.0, le=1.0, description="scales the noise toward its mean")
+    version: str | None = None
+    deadline_ms: int | None = Field(None, ge=1, description="shorten the server's deadline for this request")
+
+
+class TranslateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    image: str = Field(min_length=1, description="PNG or JPEG, base64 (a data: URL prefix is fine)")
+    version: str | None = None
+    deadline_ms: int | None = Field(None, ge=1)
+
+
+def model_info(model: ServedModel, registry: Registry) -> dict[str, Any]:
+    m = model.manifest
+    return {
+        "name": m.name, "version": m.version, "versions": registry.versions(m.name), "kind": m.kind.value,
+        "image": m.image.model_dump(), "input_image": m.input_image.model_dump() if m.input_image else None,
+        "latent_dim": m.latent_dim, "num_classes": m.num_classes, "class_names": m.class_names,
+        "provider": model.provider, "description": m.description, "provenance": m.provenance,
+    }

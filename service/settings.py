@@ -1,0 +1,82 @@
+"""Service settings: environment variables prefixed ``GANSERVE_`` (e.g. ``GANSERVE_MAX_BATCH_SIZE=32``).
+
+Validated once at start-up; unsafe or inconsistent values are refused with a message that says how to fix them.
+Bucket lists accept JSON (``[0.001, 0.01]``) or commas (``0.001,0.01``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075,
+                           0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+DEFAULT_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 48, 64, 96, 128, 256)
+
+Buckets = Annotated[tuple[float, ...], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GANSERVE_", extra="ignore", frozen=True)
+
+    models_dir: Path = Path("models")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+
+    max_batch_size: int = Field(64, ge=1, le=4096, description="items (images) per batch; 1 turns batching off")
+    max_queue_delay_ms: float = Field(2.0, ge=0, le=1000)
+    queue_capacity: int = Field(1024, ge=1, le=1_000_000, description="items waiting per model")
+    deadline_ms: int = Field(10_000, ge=1, le=600_000)
+    overload_status: Literal[503, 429] = 503
+    max_images_per_request: int = Field(256, ge=1, le=4096)
+
+    provider: Literal["auto", "cpu", "cuda"] = "auto"
+    intra_op_threads: int = Field(0, ge=0, le=256, description="0 lets onnxruntime choose (one per core)")
+    inter_op_threads: int = Field(0, ge=0, le=256)
+
+    api_key: SecretStr | None = None
+    protect_metrics: bool = False
+    drain_timeout_s: float = Field(20.0, ge=0, le=3600)
+
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
+    max_upload_pixels: int = Field(16_000_000, ge=64, le=200_000_000)
+
+    latency_buckets: Buckets = DEFAULT_LATENCY_BUCKETS
+    batch_buckets: Buckets = DEFAULT_BATCH_BUCKETS
+
+    @field_validator("latency_buckets", "batch_buckets", mode="before")
+    @classmethod
+    def _parse_buckets(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip().strip("[]")
+            return tuple(float(v) for v in text.split(",") if v.strip())
+        return value
+
+    @field_validator("latency_buckets", "batch_buckets")
+    @classmethod
+    def _increasing(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or any(b <= 0 for b in value) or list(value) != sorted(set(value)):
+            raise ValueError("buckets must be a non-empty, strictly increasing list of positive numbers")
+        return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _strong_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() == "":
+            return None
+        if value is not None and len(value.get_secret_value()) < 8:
+            raise ValueError("GANSERVE_API_KEY must be at least 8 characters (or unset to turn auth off)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.queue_capacity < self.max_images_per_request:
+            raise ValueError(
+                f"GANSERVE_QUEUE_CAPACITY ({self.queue_capacity}) must be >= GANSERVE_MAX_IMAGES_PER_REQUEST "
+                f"({self.max_images_per_request}), or the largest request could never be queued"
+            )
+        return self

@@ -1,0 +1,35 @@
+"""What the lifespan owns and every request may need: `request.app.state.service` (see `get_service`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import cast
+
+from starlette.requests import Request
+
+from service.lifecycle import Lifecycle
+from service.metrics import Metrics, ModelMetrics
+from service.registry import Registry
+from service.settings import Settings
+
+
+@dataclass(eq=False)
+class Service:
+    settings: Settings
+    metrics: Metrics
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    registry: Registry = field(default_factory=Registry)
+
+    def model_metrics(self, name: str) -> ModelMetrics | None:
+        """Per-model metrics for a *served* name only, so clients cannot mint label values."""
+        versions = self.registry.models.get(name)
+        return next(iter(versions.values())).metrics if versions else None
+
+    def timeout(self, deadline_ms: int | None) -> float:
+        """Seconds this request may take: the server's deadline, shortened by the client's if it asked."""
+        ms = self.settings.deadline_ms if deadline_ms is None else min(deadline_ms, self.settings.deadline_ms)
+        return ms / 1000
+
+
+def get_service(request: Request) -> Service:
+    return cast(Service, request.app.state.service)
