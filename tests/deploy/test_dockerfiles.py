@@ -1,0 +1,154 @@
+"""The images: multi-stage, unprivileged, health-checked on readiness, no torch and no training code inside."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+import tomllib
+from collections.abc import Iterator
+
+import pytest
+
+from tests.deploy.repo import DEPLOY, ROOT, dockerfile_stages, dockerignore_excludes
+
+DOCKERFILES = ["Dockerfile", "Dockerfile.gpu"]
+HEALTHCHECK = "/usr/local/bin/ganserve-healthcheck"
+
+
+def final_stage(name: str) -> list:
+    return dockerfile_stages(ROOT / name)[-1]
+
+
+def values(stage: list, keyword: str) -> list[str]:
+    return [i.value for i in stage if i.keyword == keyword]
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_multi_stage_with_the_venv_built_apart(name: str) -> None:
+    stages = dockerfile_stages(ROOT / name)
+    assert len(stages) >= 2
+    assert any(v.startswith("--from=build /opt/venv") for v in values(stages[-1], "COPY"))
+    # Nothing that compiles or downloads packages runs in the image users get.
+    assert not any("pip install" in v for v in values(stages[-1], "RUN"))
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_runs_as_a_numeric_non_root_user(name: str) -> None:
+    user = values(final_stage(name), "USER")[-1]
+    uid = user.split(":")[0]
+    assert uid.isdigit() and int(uid) != 0, f"{name}: USER {user} must be a numeric non-root uid"
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_healthcheck_probes_readiness(name: str) -> None:
+    stage = final_stage(name)
+    (check,) = values(stage, "HEALTHCHECK")
+    command = json.loads(check.split("CMD", 1)[1])
+    assert command == ["python", HEALTHCHECK]
+    assert f"deploy/docker/healthcheck.py {HEALTHCHECK}" in values(stage, "COPY")
+    assert "/v2/health/ready" in (DEPLOY / "docker" / "healthcheck.py").read_text()
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_service_is_pid_1_and_drains_on_sigterm(name: str) -> None:
+    stage = final_stage(name)
+    assert json.loads(values(stage, "CMD")[-1])[:2] == ["ganserve", "serve"]  # exec form: no shell eats SIGTERM
+    assert values(stage, "STOPSIGNAL") == ["SIGTERM"]
+    env = " ".join(values(stage, "ENV"))
+    assert "GANSERVE_HOST=0.0.0.0" in env and "GANSERVE_DRAIN_TIMEOUT_S=" in env
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_models_are_baked_in_at_the_models_dir(name: str) -> None:
+    stage = final_stage(name)
+    assert "models/ /models/" in values(stage, "COPY")
+    assert "GANSERVE_MODELS_DIR=/models" in " ".join(values(stage, "ENV"))
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_no_torch_and_no_training_code(name: str) -> None:
+    instructions = [i for stage in dockerfile_stages(ROOT / name) for i in stage]
+    sources = [src for i in instructions if i.keyword == "COPY" and not i.value.startswith("--from")
+               for src in i.value.split()[:-1]]
+    assert sources, "no COPY found: the parser is broken"
+    for src in sources:
+        assert src not in {".", "./"} and not src.startswith(("training", "data", "tests")), f"{name} copies {src}"
+        assert not dockerignore_excludes(ROOT / ".dockerignore", src.rstrip("/")), f"{src} is not in the build context"
+    installs = [cmd.split("pip install", 1)[1] for i in instructions if i.keyword == "RUN"
+                for cmd in i.value.split("&&") if "pip install" in cmd]
+    assert installs, "no pip install found: the parser is broken"
+    for args in installs:
+        assert "torch" not in args and ".[" not in args, f"{name} installs training dependencies: {args}"
+    # The build itself proves torch is absent: it fails if torch became importable through some dependency.
+    assert any('! python -c "import torch"' in i.value for i in instructions if i.keyword == "RUN")
+
+
+@pytest.mark.parametrize("path, excluded", [
+    ("training/__init__.py", True), ("training/families/dcgan.py", True), ("data/mnist/train.npz", True),
+    ("tests/deploy/test_dockerfiles.py", True), (".venv/bin/python", True), (".git/config", True),
+    ("runs/0001/ckpt.pt", True), ("service/__pycache__/app.cpython-312.pyc", True),
+    ("service/app.py", False), ("ganserve/cli.py", False), ("models/dcgan-mnist/1/model.onnx", False),
+    ("pyproject.toml", False), ("README.md", False), ("deploy/docker/healthcheck.py", False),
+    ("deploy/k8s/base/deployment.yaml", True),
+])
+def test_dockerignore_allows_only_what_the_images_need(path: str, excluded: bool) -> None:
+    assert dockerignore_excludes(ROOT / ".dockerignore", path) is excluded
+
+
+def requirements(*args: str) -> list[str]:
+    out = subprocess.run([sys.executable, str(DEPLOY / "docker" / "requirements.py"), *args,
+                          "--pyproject", str(ROOT / "pyproject.toml")], check=True, capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def test_requirements_are_the_base_dependencies_only() -> None:
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert requirements() == declared
+    cpu = requirements("--cpu")
+    names = {r.split(">")[0].split("=")[0].split("[")[0].split("<")[0] for r in cpu}
+    assert "onnxruntime" in names and "onnxruntime-gpu" not in names
+    assert not names & {"torch", "onnx", "onnxscript", "pytest"}
+
+
+class _Ready(http.server.BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.send_response(self.status if self.path == "/v2/health/ready" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def readiness_stub() -> Iterator[tuple[http.server.HTTPServer, type[_Ready]]]:
+    """A stand-in replica whose readiness answer the test sets (the real service is used in test_failover)."""
+    handler = type("Handler", (_Ready,), {})
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server, handler
+    server.shutdown()
+    server.server_close()
+
+
+def run_healthcheck(port: int) -> int:
+    env = {**os.environ, "GANSERVE_PORT": str(port), "http_proxy": "http://127.0.0.1:9"}
+    return subprocess.run([sys.executable, str(DEPLOY / "docker" / "healthcheck.py")], env=env,
+                          capture_output=True, timeout=10).returncode
+
+
+def test_healthcheck_script_follows_readiness(readiness_stub: tuple[http.server.HTTPServer, type[_Ready]]) -> None:
+    server, handler = readiness_stub
+    port = server.server_address[1]
+    assert run_healthcheck(port) == 0
+    handler.status = 503  # draining
+    assert run_healthcheck(port) == 1
+    server.shutdown()
+    server.server_close()
+    assert run_healthcheck(port) == 1  # nothing listening
