@@ -23,6 +23,7 @@ from service.manifest import Manifest, load_manifest, sha256_file, write_manifes
 from training import cli_evaluate
 from training.data.mnist import load_split, to_unit_range
 from training.evaluation import EvaluationError, evaluate_model_dir
+from training.evaluation.grid import model_grid
 
 N = 200
 IMG = ["batch", 1, 28, 28]
@@ -160,3 +161,13 @@ def test_cli_table_and_strict_exit(tmp_path: Path, capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert "SSIM vs ground truth" in out and "FAIL" in out and "targets missed: ssim" in out
     assert _cli(["evaluate", str(tmp_path / "missing" / "1"), "--log", "-"]) == 2
+
+
+def test_translator_grid_shows_input_output_truth(tmp_path: Path) -> None:
+    model = _translator(tmp_path, "dilate", helper.make_node(
+        "MaxPool", ["x"], ["image"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+    grid = model_grid(model)  # 8 rows of (input, output, truth) x 3, each tile 28 px + 2 px padding
+    assert grid.shape == (8 * 30 + 2, 9 * 30 + 2)
+    tile = lambda r, c: grid[2 + 30 * r : 30 * (r + 1), 2 + 30 * c : 30 * (c + 1)]  # noqa: E731
+    assert np.array_equal(tile(0, 1), tile(0, 2))  # the exact translator's output is its truth
+    assert not np.array_equal(tile(0, 0), tile(0, 2))

@@ -14,7 +14,7 @@ from training.evaluation.metrics import TITLES
 RESULT_LOG = Path("runs") / "evaluations.jsonl"
 
 
-def _fmt(v: Any) -> str:
+def fmt(v: Any) -> str:
     if v is None:
         return "-"
     if isinstance(v, bool):
@@ -41,11 +41,11 @@ def format_table(result: dict[str, Any]) -> str:
         target = result["targets"].get(key)
         rows.append((
             title,
-            _fmt(result["metrics"][key]),
-            _fmt(result["floor"].get(key)),
-            _fmt(result["ratio"].get(key)),
+            fmt(result["metrics"][key]),
+            fmt(result["floor"].get(key)),
+            fmt(result["ratio"].get(key)),
             target["target"] if target else "",
-            ("-" if target["pass"] is None else _fmt(target["pass"])) if target else "",
+            ("-" if target["pass"] is None else fmt(target["pass"])) if target else "",
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [head, ""]
@@ -62,6 +62,21 @@ def format_table(result: dict[str, Any]) -> str:
     )
     lines += ["", f"{verdict}  ({result['seconds']:.1f}s)"]
     return "\n".join(lines)
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """The same figures as format_table, as a Markdown table."""
+    rows = ["| figure | value | real-vs-real floor | ratio | target | pass |", "|---|---:|---:|---:|---|---|"]
+    for key, title in TITLES.items():
+        if key not in result["metrics"]:
+            continue
+        target = result["targets"].get(key)
+        verdict = "" if not target else ("-" if target["pass"] is None else fmt(target["pass"]))
+        rows.append(
+            f"| {title} | {fmt(result['metrics'][key])} | {fmt(result['floor'].get(key))} | "
+            f"{fmt(result['ratio'].get(key))} | {target['target'] if target else ''} | {verdict} |"
+        )
+    return "\n".join(rows)
 
 
 def append_jsonl(result: dict[str, Any], path: Path = RESULT_LOG) -> None:

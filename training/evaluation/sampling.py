@@ -75,7 +75,13 @@ def _check_shapes(manifest: Manifest) -> None:
         raise EvaluationError(f"{manifest.name}: conditional accuracy needs the 10 digit classes, got {manifest.num_classes}")
 
 
-def _run(session: ort.InferenceSession, manifest: Manifest, feeds: dict[Role, np.ndarray]) -> np.ndarray:
+def translator_input(manifest: Manifest, src: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) source-domain digits -> the translator's input tensor, in its declared range and dtype."""
+    x = _rescale(to_unit_range(src), (-1.0, 1.0), manifest.input_range)
+    return x.astype(manifest.inputs[Role.image].dtype)
+
+
+def run_model(session: ort.InferenceSession, manifest: Manifest, feeds: dict[Role, np.ndarray]) -> np.ndarray:
     out_name = manifest.outputs["image"].name
     n = len(next(iter(feeds.values())))
     chunks = []
@@ -96,9 +102,7 @@ def sample(manifest: Manifest, session: ort.InferenceSession, n: int, seed: int,
     if manifest.kind is Kind.translation:
         task, direction = translation_setup(manifest)
         src, truth = task_domains(task, direction, held_out.images[:n])
-        x = _rescale(to_unit_range(src), (-1.0, 1.0), manifest.input_range)
-        dtype = manifest.inputs[Role.image].dtype
-        images = _run(session, manifest, {Role.image: x.astype(dtype)})
+        images = run_model(session, manifest, {Role.image: translator_input(manifest, src)})
         return Samples(images, held_out.labels[:n], to_unit_range(truth))
     noise_spec = manifest.inputs[Role.noise]
     z = rng.standard_normal((n, manifest.latent_dim or 0)).astype(noise_spec.dtype)
@@ -107,4 +111,4 @@ def sample(manifest: Manifest, session: ort.InferenceSession, n: int, seed: int,
     if manifest.kind is Kind.conditional:
         labels = np.arange(n, dtype=np.int64) % 10
         feeds[Role.label] = labels
-    return Samples(_run(session, manifest, feeds), labels)
+    return Samples(run_model(session, manifest, feeds), labels)
