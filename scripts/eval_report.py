@@ -21,10 +21,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.evaluation import evaluate_model_dir  # noqa: E402
-from training.evaluation.embedding import CLASSIFIER_ONNX  # noqa: E402
-from training.evaluation.grid import save_model_grid  # noqa: E402
-from training.evaluation.report import fmt, append_jsonl, markdown_table  # noqa: E402
+from training.evaluation import evaluate_model_dir
+from training.evaluation.embedding import CLASSIFIER_ONNX
+from training.evaluation.grid import save_model_grid
+from training.evaluation.report import append_jsonl, fmt, markdown_table
 
 # Row order of the comparison table: the families in the order the issue lists them.
 FAMILY_ORDER = ["gan", "dcgan", "wgan", "wgan_gp", "wgan-gp", "cgan"]
@@ -62,12 +62,23 @@ def shipped_block(results: list[tuple[Path, dict[str, Any]]], img_dir: Path, pag
         save_model_grid(vdir, img)
         head = f"### {r['model']} ({r['kind']}"
         head += f", task `{r['task']}`, {r['direction']})" if r["task"] else ")"
-        verdict = "**all targets met**" if r["passed"] else "**targets missed: " + ", ".join(
-            k for k, t in r["targets"].items() if t["pass"] is not True) + "**"
+        verdict = (
+            "**all targets met**"
+            if r["passed"]
+            else "**targets missed: " + ", ".join(k for k, t in r["targets"].items() if t["pass"] is not True) + "**"
+        )
         secs = prov.get("train_seconds")
         trained = f"Family `{prov.get('family', '?')}`" + (f", trained in {secs / 60:.1f} min." if secs else ".")
-        parts += [head, "", f"{verdict}. {trained}", "", markdown_table(r), "",
-                  f"![{r['model']} samples]({img.relative_to(page.parent).as_posix()})", ""]
+        parts += [
+            head,
+            "",
+            f"{verdict}. {trained}",
+            "",
+            markdown_table(r),
+            "",
+            f"![{r['model']} samples]({img.relative_to(page.parent).as_posix()})",
+            "",
+        ]
     return "\n".join(parts).rstrip()
 
 
@@ -89,8 +100,10 @@ def compare_block(results: list[tuple[Path, dict[str, Any]]], img_dir: Path, pag
 
     results = sorted(results, key=order)
     rows = [
-        "| run | family | loss | spectral norm | mbstd | EMA | steps | train min | Fréchet distance | x floor "
-        "| KID | precision | recall | min class | max class | classes | classifier score |",
+        (
+            "| run | family | loss | spectral norm | mbstd | EMA | steps | train min | Fréchet distance | x floor "
+            "| KID | precision | recall | min class | max class | classes | classifier score |"
+        ),
         "|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     grids = []
@@ -120,7 +133,7 @@ def compare_block(results: list[tuple[Path, dict[str, Any]]], img_dir: Path, pag
 
 
 def replace_block(text: str, name: str, body: str) -> str:
-    pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
+    pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.DOTALL)
     if not pattern.search(text):
         raise SystemExit(f"page has no <!-- generated:{name} --> ... <!-- /generated:{name} --> block; add one")
     return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)

@@ -18,18 +18,24 @@ from service.manifest import ManifestError
 from training.data.mnist import N_HELD_OUT
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
-        "evaluate", help="score exported models against the real-vs-real floor",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "evaluate",
+        help="score exported models against the real-vs-real floor",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("version_dirs", nargs="+", type=Path, metavar="models/<name>/<version>")
     p.add_argument("--n", type=int, default=N_HELD_OUT, help="samples per set (default: %(default)s, all held-out)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generator's noise (default: %(default)s)")
     p.add_argument("--write", action="store_true", help="store the figures in manifest.provenance['metrics']")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--log", type=Path, default=Path("runs/evaluations.jsonl"),
-                   help="JSONL file each result is appended to (default: %(default)s); '-' for none")
+    p.add_argument(
+        "--log",
+        type=Path,
+        default=Path("runs/evaluations.jsonl"),
+        help="JSONL file each result is appended to (default: %(default)s); '-' for none",
+    )
     p.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
     p.set_defaults(func=run)
 

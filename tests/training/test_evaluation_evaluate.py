@@ -34,24 +34,32 @@ def _save(version_dir: Path, graph: onnx.GraphProto, **manifest: object) -> Path
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
     onnx.checker.check_model(model)
     onnx.save(model, version_dir / "model.onnx")
-    m = Manifest.model_validate({
-        "name": version_dir.parent.name, "version": version_dir.name, "opset": 18,
-        "image": {"channels": 1, "height": 28, "width": 28},
-        "outputs": {"image": {"name": "image", "dtype": "float32", "shape": IMG}},
-        "sha256": sha256_file(version_dir / "model.onnx"), **manifest,
-    })
+    m = Manifest.model_validate(
+        {
+            "name": version_dir.parent.name,
+            "version": version_dir.name,
+            "opset": 18,
+            "image": {"channels": 1, "height": 28, "width": 28},
+            "outputs": {"image": {"name": "image", "dtype": "float32", "shape": IMG}},
+            "sha256": sha256_file(version_dir / "model.onnx"),
+            **manifest,
+        }
+    )
     write_manifest(version_dir, m)
     return version_dir
 
 
 def _translator(root: Path, name: str, node: onnx.NodeProto, direction: str = "a2b") -> Path:
     graph = helper.make_graph(
-        [node], name,
+        [node],
+        name,
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, IMG)],
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, IMG)],
     )
     return _save(
-        root / name / "1", graph, kind="translation",
+        root / name / "1",
+        graph,
+        kind="translation",
         inputs={"image": {"name": "x", "dtype": "float32", "shape": IMG}},
         input_image={"channels": 1, "height": 28, "width": 28},
         provenance={"family": "fake", "task": "thicken", "direction": direction},
@@ -76,13 +84,26 @@ def _table_model(root: Path, name: str, table: np.ndarray, conditional: bool) ->
         nodes.append(helper.make_node("Identity", ["idx0"], ["idx"]))
     nodes.append(helper.make_node("Gather", ["table", "idx"], ["image"], axis=0))
     graph = helper.make_graph(
-        nodes, name, inputs, [helper.make_tensor_value_info("image", TensorProto.FLOAT, IMG)],
-        initializer=[numpy_helper.from_array(table, "table"), numpy_helper.from_array(np.float32(0), "zero"),
-                     numpy_helper.from_array(np.array([1], np.int64), "axis1")],
+        nodes,
+        name,
+        inputs,
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, IMG)],
+        initializer=[
+            numpy_helper.from_array(table, "table"),
+            numpy_helper.from_array(np.float32(0), "zero"),
+            numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+        ],
     )
     extra = {"num_classes": 10} if conditional else {}
-    return _save(root / name / "1", graph, kind="conditional" if conditional else "unconditional",
-                 inputs=spec, latent_dim=latent, provenance={"family": "fake"}, **extra)
+    return _save(
+        root / name / "1",
+        graph,
+        kind="conditional" if conditional else "unconditional",
+        inputs=spec,
+        latent_dim=latent,
+        provenance={"family": "fake"},
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +114,9 @@ def one_per_class() -> np.ndarray:
 
 
 def test_exact_translator_scores_perfectly(tmp_path: Path) -> None:
-    model = _translator(tmp_path, "dilate", helper.make_node(
-        "MaxPool", ["x"], ["image"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+    model = _translator(
+        tmp_path, "dilate", helper.make_node("MaxPool", ["x"], ["image"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    )
     r = evaluate_model_dir(model, n=N)
     assert r["metrics"]["ssim"] == pytest.approx(1.0, abs=1e-6)
     assert r["metrics"]["l1"] == pytest.approx(0.0, abs=1e-6)
@@ -143,8 +165,9 @@ def _cli(argv: list[str]) -> int:
 
 
 def test_cli_writes_metrics_into_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    model = _translator(tmp_path, "dilate", helper.make_node(
-        "MaxPool", ["x"], ["image"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+    model = _translator(
+        tmp_path, "dilate", helper.make_node("MaxPool", ["x"], ["image"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    )
     sha = sha256_file(model / "model.onnx")
     log = tmp_path / "evals.jsonl"
     assert _cli(["evaluate", str(model), "--n", str(N), "--write", "--json", "--log", str(log)]) == 0
@@ -164,10 +187,11 @@ def test_cli_table_and_strict_exit(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_translator_grid_shows_input_output_truth(tmp_path: Path) -> None:
-    model = _translator(tmp_path, "dilate", helper.make_node(
-        "MaxPool", ["x"], ["image"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+    model = _translator(
+        tmp_path, "dilate", helper.make_node("MaxPool", ["x"], ["image"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    )
     grid = model_grid(model)  # 8 rows of (input, output, truth) x 3, each tile 28 px + 2 px padding
     assert grid.shape == (8 * 30 + 2, 9 * 30 + 2)
-    tile = lambda r, c: grid[2 + 30 * r : 30 * (r + 1), 2 + 30 * c : 30 * (c + 1)]  # noqa: E731
+    tile = lambda r, c: grid[2 + 30 * r : 30 * (r + 1), 2 + 30 * c : 30 * (c + 1)]
     assert np.array_equal(tile(0, 1), tile(0, 2))  # the exact translator's output is its truth
     assert not np.array_equal(tile(0, 0), tile(0, 2))

@@ -16,8 +16,12 @@ from training.evaluation.metrics.precision_recall import precision_recall
 from training.evaluation.metrics.ssim import ssim, ssim_per_image
 
 
-def emb(features: np.ndarray | None = None, logits: np.ndarray | None = None, images: np.ndarray | None = None,
-        labels: np.ndarray | None = None) -> Embedding:
+def emb(
+    features: np.ndarray | None = None,
+    logits: np.ndarray | None = None,
+    images: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+) -> Embedding:
     n = len(next(x for x in (features, logits, images) if x is not None))
     return Embedding(
         images=images if images is not None else np.zeros((n, 1, 28, 28), np.float32),
@@ -98,7 +102,9 @@ def test_ssim_and_l1_read_images_on_the_unit_scale() -> None:
 
 def test_classifier_score_bounds() -> None:
     confident = np.eye(10)[np.arange(1000) % 10] * 50  # each image sure of its class, classes balanced
-    assert classifier_score(emb(logits=confident), emb(logits=confident))["classifier_score"] == pytest.approx(10, rel=1e-3)
+    assert classifier_score(emb(logits=confident), emb(logits=confident))["classifier_score"] == pytest.approx(
+        10, rel=1e-3
+    )
     one_class = np.eye(10)[np.zeros(1000, int)] * 50
     assert classifier_score(emb(logits=one_class), emb(logits=one_class))["classifier_score"] == pytest.approx(1.0)
 
@@ -114,8 +120,9 @@ def test_registry_names_every_figure_and_kind() -> None:
     assert {m.name for m in metrics_for("unconditional")} >= {"frechet_distance", "kid", "precision_recall"}
     assert "conditional_accuracy" in {m.name for m in metrics_for("conditional")}
     assert {"ssim", "l1", "class_kept"} <= {m.name for m in metrics_for("translation")}
-    a = emb(np.random.default_rng(0).standard_normal((20, 4)), np.eye(10)[np.arange(20) % 10],
-            labels=np.arange(20) % 10)
+    a = emb(
+        np.random.default_rng(0).standard_normal((20, 4)), np.eye(10)[np.arange(20) % 10], labels=np.arange(20) % 10
+    )
     for metric in METRICS.values():
         for figure in metric.fn(a, a):
             assert figure in TITLES or figure == "class_shares"

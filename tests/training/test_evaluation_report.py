@@ -11,8 +11,17 @@ from service.manifest import Manifest, load_manifest, sha256_file, write_manifes
 from training.evaluation.report import append_jsonl, format_table, markdown_table, store_in_manifest
 
 RESULT = {
-    "model": "m", "version": "1", "kind": "unconditional", "task": None, "direction": None, "sha256": "0" * 64,
-    "n": 2000, "seed": 0, "classifier_sha256": "c", "seconds": 1.0, "passed": False,
+    "model": "m",
+    "version": "1",
+    "kind": "unconditional",
+    "task": None,
+    "direction": None,
+    "sha256": "0" * 64,
+    "n": 2000,
+    "seed": 0,
+    "classifier_sha256": "c",
+    "seconds": 1.0,
+    "passed": False,
     "metrics": {"frechet_distance": 7.5, "precision": 0.8, "class_shares": [0.1] * 10},
     "floor": {"frechet_distance": 2.5, "precision": 0.88, "class_shares": [0.1] * 10},
     "ratio": {"frechet_distance": 3.0, "precision": 0.8 / 0.88},
@@ -42,7 +51,11 @@ def test_jsonl_appends_one_line_per_result(tmp_path: Path) -> None:
     append_jsonl(RESULT, log)
     append_jsonl(RESULT, log)
     lines = log.read_text().splitlines()
-    assert len(lines) == 2 and json.loads(lines[1])["metrics"]["frechet_distance"] == 7.5 and "time" in json.loads(lines[0])
+    assert (
+        len(lines) == 2
+        and json.loads(lines[1])["metrics"]["frechet_distance"] == 7.5
+        and "time" in json.loads(lines[0])
+    )
 
 
 def _version_dir(root: Path) -> Path:
@@ -50,13 +63,23 @@ def _version_dir(root: Path) -> Path:
     vdir = root / "m" / "1"
     vdir.mkdir(parents=True)
     (vdir / "model.onnx").write_bytes(b"stand-in graph")
-    write_manifest(vdir, Manifest.model_validate({
-        "name": "m", "version": "1", "kind": "unconditional", "opset": 18, "latent_dim": 4,
-        "inputs": {"noise": {"name": "z", "dtype": "float32", "shape": ["batch", 4]}},
-        "outputs": {"image": {"name": "image", "dtype": "float32", "shape": ["batch", 1, 28, 28]}},
-        "image": {"channels": 1, "height": 28, "width": 28}, "sha256": sha256_file(vdir / "model.onnx"),
-        "provenance": {"family": "dcgan", "metrics": {}},
-    }))
+    write_manifest(
+        vdir,
+        Manifest.model_validate(
+            {
+                "name": "m",
+                "version": "1",
+                "kind": "unconditional",
+                "opset": 18,
+                "latent_dim": 4,
+                "inputs": {"noise": {"name": "z", "dtype": "float32", "shape": ["batch", 4]}},
+                "outputs": {"image": {"name": "image", "dtype": "float32", "shape": ["batch", 1, 28, 28]}},
+                "image": {"channels": 1, "height": 28, "width": 28},
+                "sha256": sha256_file(vdir / "model.onnx"),
+                "provenance": {"family": "dcgan", "metrics": {}},
+            }
+        ),
+    )
     return vdir
 
 

@@ -74,7 +74,9 @@ def to_nchw(x: np.ndarray, source: str) -> np.ndarray:
         return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
     if x.ndim == 4 and x.shape[1] in (1, 3):
         return x
-    raise DataError(f"{source}: images have shape {x.shape}; expected (N, H, W), (N, H, W, C) or (N, C, H, W), C 1 or 3")
+    raise DataError(
+        f"{source}: images have shape {x.shape}; expected (N, H, W), (N, H, W, C) or (N, C, H, W), C 1 or 3"
+    )
 
 
 def _labels(y: np.ndarray, n: int, source: str) -> np.ndarray:
@@ -110,7 +112,9 @@ def load_npz(path: Path) -> Images:
         raise DataError(f"{path}: not a readable .npz ({e})") from e
     x_key = next((k for k in ("x", "images") if k in arrays), None)
     if x_key is None:
-        raise DataError(f"{path}: holds {sorted(arrays)}; save the images as 'x' or 'images' (labels as 'y' or 'labels')")
+        raise DataError(
+            f"{path}: holds {sorted(arrays)}; save the images as 'x' or 'images' (labels as 'y' or 'labels')"
+        )
     x = to_nchw(arrays[x_key], str(path))
     y_key = next((k for k in ("y", "labels") if k in arrays), None)
     labels = None if y_key is None else _labels(arrays[y_key], len(x), str(path))
@@ -125,11 +129,11 @@ def _read_images(files: list[Path], channels: int, size: tuple[int, int] | None,
     """Image files -> uint8 (N, C, H, W); every file must have one size unless `size` (H, W) resizes them."""
     if not files:
         raise DataError(f"{where}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    out = []
+    out: list[np.ndarray] = []
     for p in files:
         try:
-            with Image.open(p) as im:
-                im = im.convert("L" if channels == 1 else "RGB")
+            with Image.open(p) as f:
+                im = f.convert("L" if channels == 1 else "RGB")
                 if size is not None:
                     im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
                 arr = np.asarray(im, dtype=np.uint8)

@@ -60,8 +60,12 @@ class DigitNet(nn.Module):
 
         def block(c_in: int, c_out: int) -> list[nn.Module]:
             return [
-                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
-                nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
+                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(),
+                nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(),
                 nn.MaxPool2d(2),
             ]
 
@@ -134,8 +138,9 @@ def train(cfg: ClassifierConfig) -> tuple[DigitNet, dict[str, float], float]:
             opt.step()
             sched.step()
             total += float(loss) * len(idx)
-        print(f"epoch {epoch + 1}/{cfg.epochs}  loss {total / len(x):.4f}  {time.perf_counter() - start:.0f}s",
-              flush=True)
+        print(
+            f"epoch {epoch + 1}/{cfg.epochs}  loss {total / len(x):.4f}  {time.perf_counter() - start:.0f}s", flush=True
+        )
     seconds = time.perf_counter() - start
     held_domains = output_domains(held_out.images, cfg.seed)
     acc = {name: accuracy(model, images, held_out.labels) for name, images in held_domains.items()}
@@ -151,8 +156,13 @@ def export(model: DigitNet, path: Path) -> None:
     example = torch.zeros(2, 1, 28, 28)
     batch = torch.export.Dim("batch", min=1, max=65536)
     program = torch.onnx.export(
-        model, (example,), dynamo=True, external_data=False, input_names=["image"],
-        output_names=["logits", "features"], dynamic_shapes={"x": {0: batch}},
+        model,
+        (example,),
+        dynamo=True,
+        external_data=False,
+        input_names=["image"],
+        output_names=["logits", "features"],
+        dynamic_shapes={"x": {0: batch}},
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.onnx")
@@ -171,7 +181,9 @@ def export(model: DigitNet, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.evaluation.classifier", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.evaluation.classifier", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--epochs", type=int, default=ClassifierConfig.epochs)
     parser.add_argument("--threads", type=int, default=ClassifierConfig.threads)
     parser.add_argument("--out", type=Path, default=ONNX_PATH, help="where the ONNX graph goes (JSON beside it)")

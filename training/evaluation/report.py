@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +39,16 @@ def format_table(result: dict[str, Any]) -> str:
         if key not in result["metrics"]:
             continue
         target = result["targets"].get(key)
-        rows.append((
-            title,
-            fmt(result["metrics"][key]),
-            fmt(result["floor"].get(key)),
-            fmt(result["ratio"].get(key)),
-            target["target"] if target else "",
-            ("-" if target["pass"] is None else fmt(target["pass"])) if target else "",
-        ))
+        rows.append(
+            (
+                title,
+                fmt(result["metrics"][key]),
+                fmt(result["floor"].get(key)),
+                fmt(result["ratio"].get(key)),
+                target["target"] if target else "",
+                ("-" if target["pass"] is None else fmt(target["pass"])) if target else "",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [head, ""]
     for i, r in enumerate(rows):
@@ -57,8 +59,10 @@ def format_table(result: dict[str, Any]) -> str:
         shares = " ".join(f"{d}:{s:.3f}" for d, s in enumerate(result["metrics"]["class_shares"]))
         floor = " ".join(f"{d}:{s:.3f}" for d, s in enumerate(result["floor"]["class_shares"]))
         lines += ["", f"class shares  {shares}", f"floor         {floor}"]
-    verdict = "all targets met" if result["passed"] else "targets missed: " + ", ".join(
-        k for k, t in result["targets"].items() if t["pass"] is not True
+    verdict = (
+        "all targets met"
+        if result["passed"]
+        else "targets missed: " + ", ".join(k for k, t in result["targets"].items() if t["pass"] is not True)
     )
     lines += ["", f"{verdict}  ({result['seconds']:.1f}s)"]
     return "\n".join(lines)
@@ -82,7 +86,7 @@ def markdown_table(result: dict[str, Any]) -> str:
 def append_jsonl(result: dict[str, Any], path: Path = RESULT_LOG) -> None:
     """Append one evaluation as a JSON line, stamped with the time, so runs can be compared later."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **result}
+    record = {"time": datetime.now(UTC).isoformat(timespec="seconds"), **result}
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record, sort_keys=True) + "\n")
 

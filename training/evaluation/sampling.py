@@ -44,7 +44,9 @@ def translation_setup(manifest: Manifest) -> tuple[str, str]:
     if not task:
         raise EvaluationError(f"{manifest.name}: a translator's manifest needs provenance['task'] (e.g. 'thicken')")
     if direction not in DIRECTIONS:
-        raise EvaluationError(f"{manifest.name}: provenance['direction'] must be one of {DIRECTIONS}, got {direction!r}")
+        raise EvaluationError(
+            f"{manifest.name}: provenance['direction'] must be one of {DIRECTIONS}, got {direction!r}"
+        )
     try:
         get_task(task)
     except ValueError as e:
@@ -72,7 +74,9 @@ def _check_shapes(manifest: Manifest) -> None:
             f"{img.channels}x{img.height}x{img.width}"
         )
     if manifest.kind is Kind.conditional and manifest.num_classes != 10:
-        raise EvaluationError(f"{manifest.name}: conditional accuracy needs the 10 digit classes, got {manifest.num_classes}")
+        raise EvaluationError(
+            f"{manifest.name}: conditional accuracy needs the 10 digit classes, got {manifest.num_classes}"
+        )
 
 
 def translator_input(manifest: Manifest, src: np.ndarray) -> np.ndarray:
