@@ -22,6 +22,9 @@ from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
+from tests.client.conftest import API_KEY  # noqa: E402
+from tests.support.server import running_server  # noqa: E402
+
 
 def grid_images(driver):
     return driver.find_elements(By.CSS_SELECTOR, "#grid img")
@@ -129,3 +132,22 @@ def test_playground_end_to_end(chrome, playground_url: str, shots: Path, tmp_pat
     assert not error.is_displayed()
     screenshot(driver, "translate", shots)
     assert pixel_std(canvas.screenshot_as_png) > 10, "the drawn stroke should show on the canvas"
+
+
+def test_playground_asks_for_the_api_key_and_then_uses_it(chrome, shared_models_dir: Path) -> None:
+    driver = chrome
+    with running_server(shared_models_dir, {"GANSERVE_API_KEY": API_KEY}) as srv:
+        driver.get(srv.url + "/")
+        error = driver.find_element(By.ID, "error")
+        wait_for(driver, lambda d: error.is_displayed())
+        assert "needs an API key" in error.text and "HTTP 401" in error.text
+        key = driver.find_element(By.ID, "api-key")
+        key.send_keys(API_KEY + "\n")  # Enter commits the field: the models reload with the key
+        wait_for(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#models-table tbody tr")) == 3)
+        assert not error.is_displayed()
+        driver.find_element(By.ID, "gen-random").click()
+        seed = int(driver.find_element(By.ID, "gen-seed").get_attribute("value"))
+        assert 0 <= seed <= 2**32 - 1 - 16 and seed != 7
+        driver.find_element(By.ID, "gen-submit").click()
+        wait_for(driver, lambda d: len(grid_images(d)) == 16
+                 and grid_images(d)[0].get_attribute("data-seed") == str(seed))
