@@ -92,6 +92,7 @@ async function loadModels() {
   $("models-empty").hidden = models.length > 0;
   fillSelect($("gen-model"), models.filter(isGenerator).map((m) => [m.name, `${m.name} (${m.kind})`]));
   fillSelect($("tr-model"), models.filter((m) => m.kind === "translation").map((m) => [m.name, m.name]));
+  $("tr-empty").hidden = models.length === 0 || !$("tr-model").disabled;
   onGeneratorChange();
 }
 
