@@ -19,6 +19,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from deploy.nginx.render import render, upstream_servers
 
@@ -62,7 +63,7 @@ def check_config(prefix: Path) -> subprocess.CompletedProcess[str]:
     binary = nginx_binary()
     assert binary is not None
     return subprocess.run([binary, "-t", "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-                           "-e", str(prefix / "error.log")], capture_output=True, text=True, timeout=30)
+                           "-e", str(prefix / "error.log")], check=False, capture_output=True, text=True, timeout=30)
 
 
 class Balancer:
@@ -73,7 +74,7 @@ class Balancer:
         write_config(prefix, port, upstreams)
         self._process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> Balancer:
+    def __enter__(self) -> Self:
         binary = nginx_binary()
         assert binary is not None
         checked = check_config(self.prefix)

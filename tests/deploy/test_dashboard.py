@@ -6,8 +6,14 @@ import re
 
 import pytest
 
-from tests.deploy.dashboard import (dashboard, dashboard_queries, panels, recorded_names, rule_queries,
-                                    unknown_references)
+from tests.deploy.dashboard import (
+    dashboard,
+    dashboard_queries,
+    panels,
+    recorded_names,
+    rule_queries,
+    unknown_references,
+)
 from tests.deploy.exported import from_registry, with_scrape_labels
 from tests.deploy.repo import DEPLOY, load_yaml
 

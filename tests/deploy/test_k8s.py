@@ -27,7 +27,7 @@ def base() -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def container(base: dict[str, dict[str, Any]]) -> dict[str, Any]:
     (found,) = base["Deployment"]["spec"]["template"]["spec"]["containers"]
-    return found
+    return dict(found)
 
 
 def env(container: dict[str, Any]) -> dict[str, str]:

@@ -18,7 +18,7 @@ def config() -> dict[str, Any]:
 
 def job(config: dict[str, Any], name: str) -> dict[str, Any]:
     (found,) = [j for j in config["scrape_configs"] if j["job_name"] == name]
-    return found
+    return dict(found)
 
 
 def test_every_replica_is_discovered_through_dns(config: dict[str, Any]) -> None:
