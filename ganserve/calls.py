@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -26,13 +26,16 @@ ImageInput = str | os.PathLike[str] | bytes | Image.Image | np.ndarray
 RETRYABLE_NETWORK = (httpx.ConnectError, httpx.RemoteProtocolError)
 
 
+T = TypeVar("T")
+
+
 @dataclass
-class Call:
-    """One HTTP exchange: what to send and how to read a successful answer."""
+class Call(Generic[T]):
+    """One HTTP exchange: what to send and how to read a successful answer into a T."""
 
     method: str
     path: str
-    parse: Callable[[httpx.Response], Any]
+    parse: Callable[[httpx.Response], T]
     json: Any = None
     params: dict[str, Any] | None = None
     files: dict[str, tuple[str, bytes, str]] | None = None
@@ -55,7 +58,7 @@ class BaseClient:
         headers.update(extra or {})
         return headers
 
-    def _request_kwargs(self, call: Call) -> dict[str, Any]:
+    def _request_kwargs(self, call: Call[Any]) -> dict[str, Any]:
         return {"json": call.json, "params": call.params, "files": call.files, "headers": {"Accept": call.accept}}
 
     def _wait_before_retry(self, attempt: int, response: httpx.Response) -> float | None:
@@ -64,13 +67,13 @@ class BaseClient:
             return self.retry.wait(attempt, parse_retry_after(response.headers.get("Retry-After")))
         return None
 
-    def _finish(self, call: Call, response: httpx.Response) -> Any:
+    def _finish(self, call: Call[T], response: httpx.Response) -> T:
         if response.is_success:
             return call.parse(response)
         raise error_from_response(response.status_code, response.content,
                                   parse_retry_after(response.headers.get("Retry-After")))
 
-    def _network_error(self, call: Call, exc: httpx.TransportError) -> GanserveError:
+    def _network_error(self, call: Call[Any], exc: httpx.TransportError) -> GanserveError:
         where = f"{call.method} {self.url}{call.path}"
         if isinstance(exc, httpx.TimeoutException):
             return RequestTimeoutError(f"no answer within {self.timeout:g}s from {where}; raise timeout= if the "
@@ -80,36 +83,37 @@ class BaseClient:
 
     # Request builders: one per endpoint, shared by both clients.
 
-    def _models(self) -> Call:
+    def _models(self) -> Call[list[ModelInfo]]:
         return Call("GET", "/v1/models", lambda r: [ModelInfo.from_json(m) for m in r.json()["models"]])
 
-    def _model(self, name: str) -> Call:
+    def _model(self, name: str) -> Call[ModelInfo]:
         return Call("GET", f"/v1/models/{_q(name)}", lambda r: ModelInfo.from_json(r.json()))
 
     def _generate(self, model: str, n: int, seed: int | None, labels: Label | Sequence[Label] | None,
-                  truncation: float | None, version: str | None, deadline_ms: int | None) -> Call:
+                  truncation: float | None, version: str | None, deadline_ms: int | None) -> Call[Generation]:
         body = _drop_none({"n": n, "seed": seed, "labels": _listify(labels), "truncation": truncation,
                            "version": version, "deadline_ms": deadline_ms})
         return Call("POST", f"/v1/models/{_q(model)}/generate", _generation, json=body)
 
     def _interpolate(self, model: str, seeds: Sequence[int], labels: Sequence[Label] | None, steps: int,
-                     method: str, truncation: float | None, version: str | None) -> Call:
+                     method: str, truncation: float | None, version: str | None) -> Call[Generation]:
         body = _drop_none({"seeds": list(seeds), "labels": list(labels) if labels is not None else None,
                            "steps": steps, "method": method, "truncation": truncation, "version": version})
         return Call("POST", f"/v1/models/{_q(model)}/interpolate", _generation, json=body)
 
-    def _translate(self, model: str, image: ImageInput) -> Call:
+    def _translate(self, model: str, image: ImageInput) -> Call[Generation]:
         name, data, content_type = _image_file(image)
         return Call("POST", f"/v1/models/{_q(model)}/translate", _generation,
                      files={"image": (name, data, content_type)})
 
-    def _image(self, model: str, seed: int, label: Label | None, truncation: float | None) -> Call:
+    def _image(self, model: str, seed: int, label: Label | None, truncation: float | None) -> Call[GeneratedImage]:
         params = _drop_none({"label": label, "truncation": truncation})
         return Call("GET", f"/v1/models/{_q(model)}/images/{int(seed)}.png",
                      lambda r: GeneratedImage(png=r.content, seed=int(seed), label=_int_or_none(label)),
                      params=params, accept="image/png")
 
-    def _infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None) -> Call:
+    def _infer(self, model: str, inputs: Mapping[str, np.ndarray],
+               outputs: Sequence[str] | None) -> Call[dict[str, np.ndarray]]:
         body: dict[str, Any] = {"inputs": [tensors.encode(k, v) for k, v in inputs.items()]}
         if outputs:
             body["outputs"] = [{"name": o} for o in outputs]

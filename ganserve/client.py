@@ -18,12 +18,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
 
 import httpx
 import numpy as np
 
-from ganserve.calls import RETRYABLE_NETWORK, BaseClient, Call, ImageInput, Label
+from ganserve.calls import RETRYABLE_NETWORK, BaseClient, Call, ImageInput, Label, T
 from ganserve.results import GeneratedImage, Generation, ModelInfo
 from ganserve.retry import Retry
 
@@ -84,7 +83,7 @@ class Client(BaseClient):
         except httpx.TransportError:
             return False
 
-    def _send(self, call: Call) -> Any:
+    def _send(self, call: Call[T]) -> T:
         attempt = 0
         while True:
             try:
@@ -92,13 +91,14 @@ class Client(BaseClient):
             except RETRYABLE_NETWORK as exc:
                 if attempt + 1 >= self.retry.attempts:
                     raise self._network_error(call, exc) from exc
-                wait: float | None = self.retry.wait(attempt, None)
+                wait = self.retry.wait(attempt, None)
             except httpx.TransportError as exc:
                 raise self._network_error(call, exc) from exc
             else:
-                wait = self._wait_before_retry(attempt, response)
-                if wait is None:
+                after = self._wait_before_retry(attempt, response)
+                if after is None:
                     return self._finish(call, response)
+                wait = after
             self._sleep(wait)
             attempt += 1
 
@@ -157,7 +157,7 @@ class AsyncClient(BaseClient):
         except httpx.TransportError:
             return False
 
-    async def _send(self, call: Call) -> Any:
+    async def _send(self, call: Call[T]) -> T:
         attempt = 0
         while True:
             try:
@@ -165,13 +165,14 @@ class AsyncClient(BaseClient):
             except RETRYABLE_NETWORK as exc:
                 if attempt + 1 >= self.retry.attempts:
                     raise self._network_error(call, exc) from exc
-                wait: float | None = self.retry.wait(attempt, None)
+                wait = self.retry.wait(attempt, None)
             except httpx.TransportError as exc:
                 raise self._network_error(call, exc) from exc
             else:
-                wait = self._wait_before_retry(attempt, response)
-                if wait is None:
+                after = self._wait_before_retry(attempt, response)
+                if after is None:
                     return self._finish(call, response)
+                wait = after
             await self._sleep(wait)
             attempt += 1
 

@@ -35,7 +35,7 @@ class Retry:
         """
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_wait)
-        ceiling = self.backoff * (2**attempt)
+        ceiling = self.backoff * 2.0**attempt
         return min(ceiling * random.uniform(0.5, 1.0), self.max_wait)
 
 
