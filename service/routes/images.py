@@ -15,8 +15,9 @@ protected image to clients without the key.
 from __future__ import annotations
 
 import hashlib
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -37,8 +38,14 @@ router = APIRouter(tags=["generate"])
 
 @router.get("/v1/models/{name}/images/{seed}.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}, 304: {"description": "the cached copy is current"}})
-async def image(name: str, seed: str, request: Request, label: str | None = None, truncation: float = 1.0,
-                version: str | None = None) -> Response:
+async def image(
+    name: str,
+    seed: Annotated[str, Path(description="integer in 0..2**32-1")],
+    request: Request,
+    label: Annotated[str | None, Query(description="class index or name (conditional models)")] = None,
+    truncation: Annotated[float, Query(description="noise scale in (0, 1]")] = 1.0,
+    version: Annotated[str | None, Query(description="pin a version: the answer is then immutable")] = None,
+) -> Response:
     """The PNG for `seed` (with `label`, `truncation`): provenance chunks, strong ETag, Cache-Control."""
     service = get_service(request)
     model = service.registry.get(name, version)
