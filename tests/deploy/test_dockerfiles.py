@@ -5,11 +5,14 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import tomllib
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +155,48 @@ def test_healthcheck_script_follows_readiness(readiness_stub: tuple[http.server.
     server.shutdown()
     server.server_close()
     assert run_healthcheck(port) == 1  # nothing listening
+
+
+# Run inside the unpacked wheel: anything a serving image lacks (training code and its dependencies, the tests)
+# fails to import, as it would in the container.
+_IMPORT_AS_IN_THE_IMAGE = """
+import importlib.abc, sys
+sys.path.insert(0, sys.argv[1])
+ABSENT = {"torch", "training", "onnx", "onnxscript", "tests", "bench", "matplotlib"}
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ABSENT:
+            raise ModuleNotFoundError(f"No module named {name!r} in the serving image")
+sys.meta_path.insert(0, Absent())
+import service, service.app, ganserve.cli
+ganserve.cli.build_parser()
+assert service.__file__.startswith(sys.argv[1]), service.__file__
+"""
+
+
+def build_context(dest: Path) -> list[str]:
+    """Copy what `docker build .` would send (repo files not in .gitignore, filtered by .dockerignore)."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            check=True, capture_output=True, text=True).stdout.splitlines()
+    sent = [p for p in listed if (ROOT / p).is_file() and not dockerignore_excludes(ROOT / ".dockerignore", p)]
+    for path in sent:
+        (dest / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / path, dest / path)
+    return sent
+
+
+def test_the_image_installs_only_the_serving_packages(tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    sent = build_context(context)
+    assert not [p for p in sent if p.startswith(("training/", "tests/", "data/", "bench/"))]
+    # What the Dockerfile's `pip install --no-deps .` installs, as a wheel.
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp_path / "dist"), str(context)], check=True, capture_output=True, timeout=120)
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        top_level = {n.split("/")[0] for n in archive.namelist()}
+        assert {t for t in top_level if not t.endswith(".dist-info")} == {"service", "ganserve"}
+        archive.extractall(tmp_path / "site")
+    result = subprocess.run([sys.executable, "-I", "-c", _IMPORT_AS_IN_THE_IMAGE, str(tmp_path / "site")],
+                            check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
