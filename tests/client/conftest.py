@@ -18,7 +18,7 @@ def server_url(server: Server) -> str:
     return server.url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def keyed_server_url(shared_models_dir: Path) -> Iterator[str]:
     with running_server(shared_models_dir, {"GANSERVE_API_KEY": API_KEY}) as srv:
         yield srv.url
