@@ -3,9 +3,12 @@ and a Service, HPA, PDB, ServiceMonitor and GPU overlay that point at what the D
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.deploy.repo import DEPLOY, ROOT, dockerfile_stages, load_yaml, load_yaml_docs
 
@@ -134,3 +137,30 @@ def test_service_monitor_scrapes_the_service_port(base: dict[str, dict[str, Any]
     (endpoint,) = monitor["spec"]["endpoints"]
     assert endpoint["port"] in {p["name"] for p in base["Service"]["spec"]["ports"]}
     assert endpoint["path"] == "/metrics"
+
+
+def kustomize(folder: str) -> dict[str, dict[str, Any]]:
+    result = subprocess.run(["kubectl", "kustomize", str(K8S / folder)], check=False, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return {d["kind"]: d for d in yaml.safe_load_all(result.stdout) if d}
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed (it renders the overlays)")
+def test_gpu_overlay_keeps_probes_and_drain_and_adds_a_gpu(base: dict[str, dict[str, Any]]) -> None:
+    assert kustomize("base") == base  # the base is plain YAML: what the other tests read is what gets applied
+    gpu = kustomize("gpu")
+    assert set(gpu) == set(base)
+    pod = gpu["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "ganserve:gpu"
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    variables = env(container)
+    assert variables["GANSERVE_PROVIDER"] == "cuda" and variables["GANSERVE_DRAIN_TIMEOUT_S"] == "20"
+    assert pod["terminationGracePeriodSeconds"] == base["Deployment"]["spec"]["template"]["spec"][
+        "terminationGracePeriodSeconds"]
+    hpa = gpu["HorizontalPodAutoscaler"]["spec"]
+    assert hpa["scaleTargetRef"]["name"] == "ganserve" and hpa["minReplicas"] == 1
+    assert hpa["metrics"] == base["HorizontalPodAutoscaler"]["spec"]["metrics"]

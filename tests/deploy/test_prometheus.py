@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+import shutil
+import subprocess
 from typing import Any
 
 import pytest
@@ -52,3 +54,11 @@ def test_rule_files_are_the_ones_compose_mounts(config: dict[str, Any]) -> None:
     assert loaded == ["ganserve.yml"]
     groups = load_yaml(DEPLOY / "prometheus" / "rules" / "ganserve.yml")["groups"]
     assert {r["alert"] for g in groups for r in g["rules"] if "alert" in r} >= {"GanserveReplicaDown"}
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (Debian package prometheus)")
+def test_promtool_accepts_the_config_and_the_rules() -> None:
+    for command in (["check", "config", "--syntax-only", str(DEPLOY / "prometheus" / "prometheus.yml")],
+                    ["check", "rules", str(DEPLOY / "prometheus" / "rules" / "ganserve.yml")]):
+        result = subprocess.run(["promtool", *command], check=False, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
