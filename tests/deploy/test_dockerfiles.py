@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -200,3 +201,14 @@ def test_the_image_installs_only_the_serving_packages(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-I", "-c", _IMPORT_AS_IN_THE_IMAGE, str(tmp_path / "site")],
                             check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_gpu_base_has_the_cuda_major_onnxruntime_gpu_was_built_for() -> None:
+    info = pytest.importorskip("onnxruntime.capi.build_and_package_info")
+    built_for = getattr(info, "cuda_version", "")
+    if not built_for:
+        pytest.skip("the installed onnxruntime is a CPU build")
+    match = re.search(r"^ARG CUDA_IMAGE=nvidia/cuda:(\d+)\.[\w.-]*cudnn-runtime", (ROOT / "Dockerfile.gpu").read_text(),
+                      re.MULTILINE)
+    assert match, "Dockerfile.gpu: CUDA_IMAGE should default to an nvidia/cuda cudnn-runtime tag"
+    assert match[1] == built_for.split(".")[0], f"onnxruntime-gpu wants CUDA {built_for}, the base has {match[1]}"
