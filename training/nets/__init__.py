@@ -1,0 +1,1 @@
+"""Networks: generators and discriminators, shared by the families. No losses or training logic here."""
