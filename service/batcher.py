@@ -89,6 +89,8 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"infer-{name}")
         self._closed = False
+        self._busy = False  # a batch is running
+        self._backlog = False  # items arrived while it ran: they may wait for companions
 
     @property
     def queued_items(self) -> int:
@@ -127,6 +129,7 @@ class Batcher:
         key = tuple((k, v.shape[1:], v.dtype.str) for k, v in sorted(inputs.items()))
         self._groups.setdefault(key, deque()).append(_Part(request, 0, n, now))
         self._set_queued(self._queued + n)
+        self._backlog = self._backlog or self._busy
         self._wake.set()
         return request
 
@@ -152,11 +155,16 @@ class Batcher:
                 if self._queued == 0:
                     self._wake.clear()
                     await self._wake.wait()  # idle engine, empty queue: whatever arrives runs at once
-                else:
+                elif self._backlog:
                     await self._gather()  # items that queued behind a running batch: let companions join
                 parts = self._take()
+                self._backlog = self._queued > 0  # left over from a full batch: same rule as any backlog
                 if parts:
-                    await self._execute(parts)
+                    self._busy = True
+                    try:
+                        await self._execute(parts)
+                    finally:
+                        self._busy = False
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug here must not stop the model being served

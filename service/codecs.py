@@ -98,8 +98,10 @@ def decode_upload(data: bytes, *, channels: int, size: tuple[int, int] | None, v
             image.load()
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
         raise PayloadTooLarge(f"image is too large to decode safely ({e})") from e
-    except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError) as e:
-        raise InvalidImage(f"not a readable PNG or JPEG image ({e})") from e
+    except Image.UnidentifiedImageError:
+        raise InvalidImage("the upload is not a PNG or JPEG image") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise InvalidImage(f"the image could not be decoded ({e}); is it truncated?") from None
     image = image.convert("L" if channels == 1 else "RGB")
     if size is not None and (image.height, image.width) != size:
         image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
