@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from service.noise import SEED_MAX
 from service.registry import Registry, ServedModel
 
-Label = int | str
+Label = StrictInt | StrictStr  # strict: JSON true must not become class 1
 
 
 class GenerateRequest(BaseModel):

@@ -3,6 +3,7 @@
     from tests.support.models import write_model_repo
     models_dir = write_model_repo(tmp_path / "models")          # gen, cgen, translate (all version "1")
     write_generator(models_dir, "dcgan-bench", dcgan=True)      # a DCGAN-sized generator (~35 MFLOP/image)
+    write_generator(models_dir, "slow", slow=256)                # keeps a request in flight (~0.1-0.5 s/image)
 
 Every model is deterministic (weights from a fixed seed) and its manifest carries the real sha256,
 so the service loads it exactly as it would a trained export.
@@ -72,6 +73,33 @@ def dcgan_generator(latent: int = 64, seed: int = 0) -> onnx.ModelProto:
     return _model(nodes, [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", latent])], init)
 
 
+def slow_generator(latent: int = LATENT, size: int = SIZE, work: int = 256, seed: int = 0) -> onnx.ModelProto:
+    """Like tiny_generator, plus two 3x3 convolutions over a (16, work, work) map per image whose (tiny)
+    contribution is added to the output: roughly 0.1-0.5 s per image at work=256 on a laptop-class core.
+    For tests that need a request to stay in flight (drain, deadlines, disconnects)."""
+    rng = np.random.default_rng(seed)
+    base = tiny_generator(latent, size, seed=seed).graph
+    init = list(base.initializer) + [
+        numpy_helper.from_array(np.array([-1, 1, 1, 1], np.int64), "s1"),
+        numpy_helper.from_array(np.array([1, 16, work, work], np.int64), "big"),
+        _weights(rng, (16, 16, 3, 3), "K1", 0.1), _weights(rng, (16, 16, 3, 3), "K2", 0.1),
+        numpy_helper.from_array(np.array([1], np.int64), "ax1"),
+        numpy_helper.from_array(np.float32(1e-6), "eps"),
+    ]
+    stride = work // size
+    nodes = [n for n in base.node if n.output[0] != "image"] + [
+        helper.make_node("Reshape", ["t", "shape"], ["img0"]),
+        helper.make_node("ReduceSum", ["z", "ax1"], ["zs"], keepdims=1), helper.make_node("Reshape", ["zs", "s1"], ["z4"]),
+        helper.make_node("Expand", ["z4", "big"], ["x"]),
+        helper.make_node("Conv", ["x", "K1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["c1", "K2"], ["c2"], pads=[1, 1, 1, 1]),
+        helper.make_node("ReduceMean", ["c2", "ax1"], ["m"], keepdims=1),
+        helper.make_node("AveragePool", ["m"], ["p"], kernel_shape=[stride, stride], strides=[stride, stride]),
+        helper.make_node("Mul", ["p", "eps"], ["small"]), helper.make_node("Add", ["img0", "small"], ["image"]),
+    ]
+    return _model(nodes, [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", latent])], init)
+
+
 def tiny_translator(size: int = SIZE, seed: int = 0) -> onnx.ModelProto:
     """image (B, 1, size, size) -> tanh(conv3x3(image)): shape-preserving, like pix2pix/CycleGAN."""
     rng = np.random.default_rng(seed)
@@ -93,9 +121,15 @@ def write_model(models_dir: Path, name: str, model: onnx.ModelProto, version: st
 
 
 def write_generator(models_dir: Path, name: str, *, version: str = "1", num_classes: int | None = None,
-                    dcgan: bool = False, seed: int = 0) -> Path:
+                    dcgan: bool = False, slow: int = 0, seed: int = 0) -> Path:
+    """A generator model: tiny (default), DCGAN-sized (`dcgan=True`), or deliberately slow (`slow=<work size>`)."""
     latent, size = (64, 32) if dcgan else (LATENT, SIZE)
-    model = dcgan_generator(seed=seed) if dcgan else tiny_generator(num_classes=num_classes, seed=seed)
+    if dcgan:
+        model = dcgan_generator(seed=seed)
+    elif slow:
+        model = slow_generator(work=slow, seed=seed)
+    else:
+        model = tiny_generator(num_classes=num_classes, seed=seed)
     inputs: dict[str, Any] = {"noise": {"name": "z", "dtype": "float32", "shape": ["batch", latent]}}
     extra: dict[str, Any] = {}
     if num_classes is not None:
