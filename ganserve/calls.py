@@ -104,13 +104,13 @@ class BaseClient:
     def _translate(self, model: str, image: ImageInput) -> Call[Generation]:
         name, data, content_type = _image_file(image)
         return Call("POST", f"/v1/models/{_q(model)}/translate", _generation,
-                     files={"image": (name, data, content_type)})
+                    files={"image": (name, data, content_type)})
 
     def _image(self, model: str, seed: int, label: Label | None, truncation: float | None) -> Call[GeneratedImage]:
         params = _drop_none({"label": label, "truncation": truncation})
         return Call("GET", f"/v1/models/{_q(model)}/images/{int(seed)}.png",
-                     lambda r: GeneratedImage(png=r.content, seed=int(seed), label=_int_or_none(label)),
-                     params=params, accept="image/png")
+                    lambda r: GeneratedImage(png=r.content, seed=int(seed), label=_int_or_none(label)),
+                    params=params, accept="image/png")
 
     def _infer(self, model: str, inputs: Mapping[str, np.ndarray],
                outputs: Sequence[str] | None) -> Call[dict[str, np.ndarray]]:
@@ -118,8 +118,7 @@ class BaseClient:
         if outputs:
             body["outputs"] = [{"name": o} for o in outputs]
         return Call("POST", f"/v2/models/{_q(model)}/infer",
-                     lambda r: {t["name"]: tensors.decode(t) for t in r.json()["outputs"]}, json=body)
-
+                    lambda r: {t["name"]: tensors.decode(t) for t in r.json()["outputs"]}, json=body)
 
 
 def _generation(response: httpx.Response) -> Generation:
