@@ -121,7 +121,10 @@ def compare_block(results: list[tuple[Path, dict[str, Any]]], img_dir: Path, pag
         )
         img = img_dir / f"compare-{r['model']}.png"
         save_model_grid(vdir, img)
-        grids.append(f"| {r['model']} | ![{r['model']}]({img.relative_to(page.parent).as_posix()}) |")
+        # loss curves are written by scripts/compare_families.py beside its own copies of the grids
+        curve = img_dir / "compare" / f"{r['model']}-losses.png"
+        curve_md = f"![{r['model']} losses]({curve.relative_to(page.parent).as_posix()})" if curve.is_file() else "-"
+        grids.append(f"| {r['model']} | ![{r['model']}]({img.relative_to(page.parent).as_posix()}) | {curve_md} |")
     floor = next((r["floor"] for _, r in results if r["kind"] == "unconditional"), results[0][1]["floor"])
     note = (
         f"\n\nReal-vs-real floor at the same sample count: Fréchet distance {fmt(floor['frechet_distance'])}, "
@@ -129,7 +132,12 @@ def compare_block(results: list[tuple[Path, dict[str, Any]]], img_dir: Path, pag
         f"class shares {_pct(floor.get('class_min_share'))}–{_pct(floor.get('class_max_share'))}, "
         f"classifier score {fmt(floor.get('classifier_score'))}."
     )
-    return "\n".join(rows) + note + "\n\n| run | samples (fixed noise, seed 0) |\n|---|---|\n" + "\n".join(grids)
+    return (
+        "\n".join(rows)
+        + note
+        + "\n\n| run | samples (fixed noise, seed 0) | training losses |\n|---|---|---|\n"
+        + "\n".join(grids)
+    )
 
 
 def replace_block(text: str, name: str, body: str) -> str:
