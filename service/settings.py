@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     max_queue_delay_ms: float = Field(2.0, ge=0, le=1000)
     queue_capacity: int = Field(1024, ge=1, le=1_000_000, description="items waiting per model")
     deadline_ms: int = Field(10_000, ge=1, le=600_000)
-    overload_status: Literal[503, 429] = 503
+    overload_status: int = Field(503, description="503 or 429 when the queue is full")
     max_images_per_request: int = Field(256, ge=1, le=4096)
 
     provider: Literal["auto", "cpu", "cuda"] = "auto"
@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     def _increasing(cls, value: tuple[float, ...]) -> tuple[float, ...]:
         if not value or any(b <= 0 for b in value) or list(value) != sorted(set(value)):
             raise ValueError("buckets must be a non-empty, strictly increasing list of positive numbers")
+        return value
+
+    @field_validator("overload_status")
+    @classmethod
+    def _overload(cls, value: int) -> int:
+        if value not in (503, 429):
+            raise ValueError("GANSERVE_OVERLOAD_STATUS must be 503 or 429")
         return value
 
     @field_validator("api_key")
