@@ -36,8 +36,9 @@ ENCODING_REVISION = "1"
 router = APIRouter(tags=["generate"])
 
 
-@router.get("/v1/models/{name}/images/{seed}.png", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}, 304: {"description": "the cached copy is current"}})
+# HEAD too: caches and `curl -I` revalidate with it.
+@router.api_route("/v1/models/{name}/images/{seed}.png", methods=["GET", "HEAD"], response_class=Response,
+                  responses={200: {"content": {"image/png": {}}}, 304: {"description": "the cached copy is current"}})
 async def image(
     name: str,
     seed: Annotated[str, Path(description="integer in 0..2**32-1")],

@@ -47,6 +47,13 @@ def test_matching_if_none_match_gets_304(server_url: str, if_none_match: str) ->
     assert cached.headers["etag"] == tag and cached.headers["cache-control"] == "public, max-age=3600"
 
 
+def test_head_gives_the_same_validators_without_a_body(server_url: str) -> None:
+    url = f"{server_url}/v1/models/gen/images/6.png"
+    head, get = httpx.head(url), httpx.get(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == get.headers["etag"] and head.headers["content-length"] == str(len(get.content))
+
+
 def test_other_parameters_change_the_etag_and_the_bytes(server_url: str) -> None:
     base = f"{server_url}/v1/models/cgen/images"
     answers = [httpx.get(f"{base}/1.png", params={"label": 0}), httpx.get(f"{base}/2.png", params={"label": 0}),
