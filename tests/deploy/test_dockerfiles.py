@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import tomllib
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -116,46 +112,6 @@ def test_requirements_are_the_base_dependencies_only() -> None:
     names = {r.split(">")[0].split("=")[0].split("[")[0].split("<")[0] for r in cpu}
     assert "onnxruntime" in names and "onnxruntime-gpu" not in names
     assert not names & {"torch", "onnx", "onnxscript", "pytest"}
-
-
-class _Ready(http.server.BaseHTTPRequestHandler):
-    status = 200
-
-    def do_GET(self) -> None:
-        self.send_response(self.status if self.path == "/v2/health/ready" else 404)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def readiness_stub() -> Iterator[tuple[http.server.HTTPServer, type[_Ready]]]:
-    """A stand-in replica whose readiness answer the test sets (the real service is used in test_failover)."""
-    handler = type("Handler", (_Ready,), {})
-    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, handler
-    server.shutdown()
-    server.server_close()
-
-
-def run_healthcheck(port: int) -> int:
-    env = {**os.environ, "GANSERVE_PORT": str(port), "http_proxy": "http://127.0.0.1:9"}
-    return subprocess.run([sys.executable, str(DEPLOY / "docker" / "healthcheck.py")], check=False, env=env,
-                          capture_output=True, timeout=10).returncode
-
-
-def test_healthcheck_script_follows_readiness(readiness_stub: tuple[http.server.HTTPServer, type[_Ready]]) -> None:
-    server, handler = readiness_stub
-    port = server.server_address[1]
-    assert run_healthcheck(port) == 0
-    handler.status = 503  # draining
-    assert run_healthcheck(port) == 1
-    server.shutdown()
-    server.server_close()
-    assert run_healthcheck(port) == 1  # nothing listening
 
 
 # Run inside the unpacked wheel: anything a serving image lacks (training code and its dependencies, the tests)

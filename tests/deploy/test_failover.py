@@ -15,8 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +28,7 @@ from tests.deploy.dashboard import dashboard_queries, unknown_references
 from tests.deploy.exported import from_text, with_scrape_labels
 from tests.deploy.load import Load
 from tests.deploy.repo import DEPLOY
-from tests.support.models import write_model_repo
-from tests.support.server import Server, free_port, running_server
+from tests.support.server import Server, free_port
 
 pytestmark = [
     pytest.mark.nginx,
@@ -43,8 +41,8 @@ CONCURRENCY = 8
 SERVED = 40
 REPLICA_ENV = {
     "GANSERVE_DRAIN_TIMEOUT_S": "10",
-    # Each batch waits 100 ms for company, so requests stay inside a replica long enough for a signal sent
-    # while some are queued to land on work in progress.
+    # Requests that queue behind a running batch wait up to 100 ms for companions: a signal sent as soon as a
+    # replica's queue fills lands on work in progress.
     "GANSERVE_MAX_QUEUE_DELAY_MS": "100",
     "GANSERVE_INTRA_OP_THREADS": "1",
 }
@@ -61,12 +59,9 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    models = write_model_repo(tmp_path / "models")
-    with ExitStack() as stack:
-        replicas = [stack.enter_context(running_server(models, REPLICA_ENV, log_dir=tmp_path)) for _ in range(2)]
-        upstreams = [r.url.removeprefix("http://") for r in replicas]
-        lb = stack.enter_context(Balancer(tmp_path / "nginx", free_port(), upstreams))
+def cluster(tmp_path: Path, models_dir: Path, start_server: Callable[..., Server]) -> Iterator[Cluster]:
+    replicas = [start_server(models_dir, REPLICA_ENV, log_dir=tmp_path) for _ in range(2)]
+    with Balancer(tmp_path / "nginx", free_port(), [r.url.removeprefix("http://") for r in replicas]) as lb:
         yield Cluster(replicas, lb)
 
 
@@ -85,7 +80,7 @@ async def served(client: httpx.AsyncClient, replica: Server) -> int:
 
 async def until_work_just_arrived(client: httpx.AsyncClient, replica: Server, timeout: float = 30.0) -> None:
     """Return right after the replica's batch queue goes from empty to holding items: requests it accepted and
-    will hold for most of GANSERVE_MAX_QUEUE_DELAY_MS. (Or after it stayed non-empty for a while: never idle.)"""
+    will hold for up to GANSERVE_MAX_QUEUE_DELAY_MS. (Or after it stayed non-empty for a while: never idle.)"""
     pattern = re.compile(r"^ganserve_queue_items\{[^}]*\} (\S+)$", re.MULTILINE)
     deadline = time.monotonic() + timeout
     seen_empty, busy_polls = False, 0
