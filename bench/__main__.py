@@ -53,6 +53,11 @@ def _config(text: str) -> tuple[str, dict[str, str]]:
     return name, dict(_setting(kv) for kv in body.split(",") if kv)
 
 
+def _profile(text: str) -> tuple[str, int, int]:
+    name, images, clients = text.rsplit(":", 2)
+    return name, int(images), int(clients)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)  # fmt: skip
@@ -68,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=_config, action="append", default=[], metavar="NAME:KEY=V,KEY=V",
                    help="replace the default configurations (batching, no-batching) with these; repeatable")
     p.add_argument("--soak-requests", type=int, default=None, help="memory check length (default 100000, quick 0)")
+    p.add_argument("--profile", type=_profile, default=None, metavar="CONFIG:IMAGES:CLIENTS",
+                   help="run py-spy on the server during that point, e.g. batching:1:64 (pip install py-spy)")
     p.add_argument("--out", type=Path, default=None, help="output prefix (default bench/results/latest)")
     return p
 
@@ -107,6 +114,7 @@ def to_config(args: argparse.Namespace) -> BenchConfig:
     cfg.settings = dict(args.set)
     if args.config:
         cfg.configs = dict(args.config)
+    cfg.profile = args.profile
     cfg.direct_batches = sorted({1, 64, *cfg.sizes, 8})
     cfg.validate()
     return cfg

@@ -31,6 +31,7 @@ class BenchConfig:
     soak_concurrency: int = 64
     wrk_threads: int = 2
     log_dir: Path = Path("bench/results/tmp/logs")  # server logs, one per configuration
+    profile: tuple[str, int, int] | None = None  # (config, images, clients): run py-spy during that point
 
     def validate(self) -> None:
         version_dir = self.models_dir / self.model / self.version
@@ -41,6 +42,8 @@ class BenchConfig:
             raise ValueError("concurrencies and request sizes must be positive")
         if self.duration_s < 1:
             raise ValueError("--duration must be at least 1 second (wrk's resolution)")
+        if self.profile is not None and self.profile[0] not in self.configs:
+            raise ValueError(f"--profile names configuration {self.profile[0]!r}; there are {list(self.configs)}")
         for key in [*self.settings, *(k for env in self.configs.values() for k in env)]:
             if not key.startswith("GANSERVE_"):
                 raise ValueError(f"setting {key!r}: only GANSERVE_* settings can be passed to the service")

@@ -7,16 +7,26 @@ point alone) and from /metrics (the batch sizes formed during that point alone).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.config import BenchConfig
-from bench.prometheus import read_histogram
+from bench.profile import Profiler, summarize
+from bench.prometheus import Histogram, read_histogram
 from bench.server import Server
 from bench.wrk import WrkRun, run_wrk
 
 REFUSAL = {"503", "429"}
+BATCH = "ganserve_batch_size_items"
+# where a request's time goes, from the service's own histograms: mean per observation, and "busy" = total
+# seconds observed per wall-clock second (1.0 = that stage ran back to back for the whole point)
+STAGES = ("ganserve_queue_wait_seconds", "ganserve_inference_duration_seconds", "ganserve_encode_duration_seconds")
+
+
+def _histograms(text: str, model: str) -> dict[str, Histogram]:
+    return {name: read_histogram(text, name, {"model": model}) for name in (BATCH, *STAGES)}
 
 
 def accepted_quantile(permille: list[int], refused_fraction: float, q: float) -> float:
@@ -44,15 +54,26 @@ def _wait_idle(server: Server, model: str, timeout_s: float = 30.0) -> None:
         time.sleep(0.2)
 
 
-def measure_point(server: Server, cfg: BenchConfig, images: int, clients: int, deadline_ms: float) -> dict[str, Any]:
-    labels = {"model": cfg.model}
-    before_m, before_s = read_histogram(server.metrics(), "ganserve_batch_size_items", labels), server.stats()
-    wrk = run_wrk(WrkRun(server.url, cfg.model, images, clients, cfg.duration_s, cfg.wrk_threads,
-                         timeout_s=max(60.0, 3 * deadline_ms / 1000)))  # fmt: skip
+def measure_point(server: Server, cfg: BenchConfig, images: int, clients: int, deadline_ms: float,
+                  profile_to: Path | None = None) -> dict[str, Any]:
+    before_m, before_s = _histograms(server.metrics(), cfg.model), server.stats()
+    load = WrkRun(server.url, cfg.model, images, clients, cfg.duration_s, cfg.wrk_threads,
+                  timeout_s=max(60.0, 3 * deadline_ms / 1000))  # fmt: skip
+    if profile_to is None:
+        wrk = run_wrk(load)
+    else:
+        with Profiler(server.pid, profile_to, cfg.duration_s):
+            wrk = run_wrk(load)
     after_s = server.stats()
     _wait_idle(server, cfg.model)
-    batches = read_histogram(server.metrics(), "ganserve_batch_size_items", labels) - before_m
+    after_m = _histograms(server.metrics(), cfg.model)
+    batches = after_m[BATCH] - before_m[BATCH]
     seconds = wrk["duration_us"] / 1e6
+    stages = {}
+    for stage in STAGES:
+        h = after_m[stage] - before_m[stage]
+        stages[stage.removeprefix("ganserve_").removesuffix("_seconds")] = {
+            "mean_ms": None if h.mean is None else h.mean * 1e3, "busy": h.sum / seconds}
     statuses: dict[str, int] = wrk["statuses"]
     total = sum(statuses.values())
     ok = sum(v for k, v in statuses.items() if k.startswith("2"))
@@ -81,8 +102,11 @@ def measure_point(server: Server, cfg: BenchConfig, images: int, clients: int, d
         "wrk_threads": wrk["threads"],
         "server_cpu_s": after_s.cpu_s - before_s.cpu_s,
         "server_cpu_cores": (after_s.cpu_s - before_s.cpu_s) / seconds,
+        "server_cpu_ms_per_request": 1e3 * (after_s.cpu_s - before_s.cpu_s) / total if total else None,
         "server_rss_mb": after_s.rss_bytes / 2**20,
         "batch_size": {"batches": int(batches.count), "mean": batches.mean, "histogram": batches.per_bucket()},
+        "stages": stages,
+        "profile": None if profile_to is None else {"file": f"{profile_to}.txt"} | summarize(Path(f"{profile_to}.txt")),
     }
 
 
@@ -100,11 +124,17 @@ def run_config(cfg: BenchConfig, name: str, log: Any) -> dict[str, Any]:
         warm_up(server, cfg)
         for images in cfg.sizes:
             for clients in cfg.concurrencies:
-                point = measure_point(server, cfg, images, clients, cfg.deadline_ms(name))
+                profile_to = None
+                if cfg.profile == (name, images, clients):
+                    profile_to = cfg.out.with_name(f"{cfg.out.name}.profile-{name}-{images}-{clients}")
+                point = measure_point(server, cfg, images, clients, cfg.deadline_ms(name), profile_to)
                 log(f"  {name:>12} n={images:<3} c={clients:<4} {point['requests_per_s']:8.1f} req/s "
                     f"{point['images_per_s']:8.1f} img/s  p50 {point['latency_ms']['50']:7.2f} ms  "
                     f"p99 {point['latency_ms']['99']:8.2f} ms  statuses {point['statuses']}  "
-                    f"batch {point['batch_size']['mean'] or 0:.1f}  srv {point['server_cpu_cores']:.2f} cores  "
+                    f"batch {point['batch_size']['mean'] or 0:.1f} "
+                    f"infer {point['stages']['inference_duration']['busy']:.2f} "
+                    f"enc {point['stages']['encode_duration']['busy']:.2f} srv {point['server_cpu_cores']:.2f} cores "
+                    f"{point['server_cpu_ms_per_request'] or 0:.2f} ms/req  "
                     f"wrk {point['wrk_cpu_cores']:.2f} cores")  # fmt: skip
                 points.append(point)
         stats = server.stats()

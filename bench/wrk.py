@@ -62,8 +62,9 @@ def run_wrk(run: WrkRun) -> dict[str, object]:
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stderr is not None
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    with proc.stdout, proc.stderr:  # wrk writes little to stderr, so reading one pipe after the other cannot block
+        out, err = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # reaps wrk and returns its CPU time
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise WrkError(f"wrk exited {proc.returncode}: {err.strip() or out.strip()}")

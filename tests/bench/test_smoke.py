@@ -1,0 +1,52 @@
+"""The benchmark end to end, scaled down: a real `ganserve serve` process, real wrk, a tiny model.
+
+Checks the harness (every figure is present and consistent), never the speed: timing assertions would be flaky.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import run, write_outputs
+from bench.config import BATCHING, NO_BATCHING, BenchConfig
+from tests.support.models import write_model_repo
+
+pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk (apt-get install -y wrk)")
+
+
+def test_one_point_per_configuration_yields_every_figure(tmp_path: Path) -> None:
+    cfg = BenchConfig(models_dir=write_model_repo(tmp_path / "models"), model="gen", out=tmp_path / "out",
+                      concurrencies=[2], sizes=[3], duration_s=1, warmup_s=1, direct_batches=[1, 3],
+                      direct_s=0.2, soak_requests=300, soak_warmup_requests=100, soak_concurrency=2,
+                      log_dir=tmp_path / "logs")  # fmt: skip
+    cfg.validate()
+    results = run(cfg, "pytest", log=lambda _: None)
+    table = write_outputs(results, cfg.out)
+
+    assert [r["batch"] for r in results["direct"]] == [1, 3]
+    assert all(r["images_per_s"] > 0 for r in results["direct"])
+    assert [c["name"] for c in results["configs"]] == [BATCHING, NO_BATCHING]
+    for config in results["configs"]:
+        (point,) = config["points"]
+        assert point["statuses"].get("200", 0) == point["requests"] > 0
+        assert point["images_per_s"] == pytest.approx(3 * point["ok_per_s"])
+        assert point["errors"] == point["refused"] == 0
+        assert point["latency_ms"]["50"] <= point["latency_ms"]["99"] <= point["latency_ms"]["max"]
+        assert point["server_cpu_s"] > 0 and point["wrk_cpu_s"] > 0
+        # the batch sizes read back from /metrics account for every image served in the point
+        batches = point["batch_size"]
+        assert batches["batches"] >= 1 and sum(batches["histogram"].values()) == batches["batches"]
+        assert config["server_peak_rss_mb"] > 0
+    off = results["configs"][1]["points"][0]["batch_size"]
+    assert off["mean"] == 1.0  # GANSERVE_MAX_BATCH_SIZE=1 really turned batching off
+    assert results["soak"]["requests"] >= 300 and results["soak"]["rss_ratio"] > 0
+    assert len(results["targets"]) == 6
+
+    saved = json.loads((tmp_path / "out.json").read_text())
+    assert saved["configs"][0]["points"][0]["requests"] == results["configs"][0]["points"][0]["requests"]
+    assert (tmp_path / "out.png").read_bytes().startswith(b"\x89PNG")
+    assert "| batching | 3 | 2 |" in table
