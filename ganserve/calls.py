@@ -39,6 +39,7 @@ class Call(Generic[T]):
     json: Any = None
     params: dict[str, Any] | None = None
     files: dict[str, tuple[str, bytes, str]] | None = None
+    data: dict[str, str] | None = None  # multipart form fields beside `files`
     accept: str = "application/json"
 
 
@@ -59,7 +60,8 @@ class BaseClient:
         return headers
 
     def _request_kwargs(self, call: Call[Any]) -> dict[str, Any]:
-        return {"json": call.json, "params": call.params, "files": call.files, "headers": {"Accept": call.accept}}
+        return {"json": call.json, "params": call.params, "files": call.files, "data": call.data,
+                "headers": {"Accept": call.accept}}
 
     def _wait_before_retry(self, attempt: int, response: httpx.Response) -> float | None:
         """Seconds to wait before trying again, or None when this answer is final."""
@@ -101,10 +103,10 @@ class BaseClient:
                            "steps": steps, "method": method, "truncation": truncation, "version": version})
         return Call("POST", f"/v1/models/{_q(model)}/interpolate", _generation, json=body)
 
-    def _translate(self, model: str, image: ImageInput) -> Call[Generation]:
+    def _translate(self, model: str, image: ImageInput, version: str | None) -> Call[Generation]:
         name, data, content_type = _image_file(image)
         return Call("POST", f"/v1/models/{_q(model)}/translate", _generation,
-                    files={"image": (name, data, content_type)})
+                    files={"image": (name, data, content_type)}, data=_drop_none({"version": version}) or None)
 
     def _image(self, model: str, seed: int, label: Label | None, truncation: float | None) -> Call[GeneratedImage]:
         params = _drop_none({"label": label, "truncation": truncation})

@@ -62,9 +62,9 @@ class Client(BaseClient):
         """`steps` images walking the noise from `seeds[0]` to `seeds[1]` (`slerp` or `lerp`); each has `t`."""
         return self._send(self._interpolate(model, seeds, labels, steps, method, truncation, version))
 
-    def translate(self, model: str, image: ImageInput) -> Generation:
+    def translate(self, model: str, image: ImageInput, *, version: str | None = None) -> Generation:
         """Translate one image: a path, PNG/JPEG bytes, a PIL image or a numpy array (uint8, or float in [-1, 1])."""
-        return self._send(self._translate(model, image))
+        return self._send(self._translate(model, image, version))
 
     def image(self, model: str, seed: int, *, label: Label | None = None,
               truncation: float | None = None) -> GeneratedImage:
@@ -140,8 +140,8 @@ class AsyncClient(BaseClient):
                           version: str | None = None) -> Generation:
         return await self._send(self._interpolate(model, seeds, labels, steps, method, truncation, version))
 
-    async def translate(self, model: str, image: ImageInput) -> Generation:
-        return await self._send(self._translate(model, image))
+    async def translate(self, model: str, image: ImageInput, *, version: str | None = None) -> Generation:
+        return await self._send(self._translate(model, image, version))
 
     async def image(self, model: str, seed: int, *, label: Label | None = None,
                     truncation: float | None = None) -> GeneratedImage:

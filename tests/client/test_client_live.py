@@ -57,9 +57,11 @@ def test_translate_accepts_paths_arrays_and_pil(server_url: str, tmp_path) -> No
         Image.fromarray(array).save(path)
         by_path = c.translate("translate", path)
         by_array = c.translate("translate", array)
-        by_pil = c.translate("translate", Image.fromarray(array))
+        by_pil = c.translate("translate", Image.fromarray(array), version="1")
     assert by_path.images[0].png == by_array.images[0].png == by_pil.images[0].png
     assert by_path.images[0].to_numpy().shape == (8, 8)
+    with Client(server_url) as c, pytest.raises(errors.NotFoundError, match="version"):
+        c.translate("translate", array, version="9")
 
 
 def test_server_error_messages_reach_the_caller(server_url: str) -> None:
