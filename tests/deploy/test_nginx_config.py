@@ -5,15 +5,18 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 import uvicorn
 
-from deploy.nginx.render import SERVER_PARAMS, render, upstream_servers
+from deploy.nginx.render import SERVER_PARAMS, TEMPLATE, render, upstream_servers
 from service.settings import Settings
 from tests.deploy.balancer import check_config, nginx_binary, write_config
 from tests.deploy.nginxconf import Directive, args, block, parse
+from tests.deploy.repo import ROOT, load_yaml
 
 UPSTREAMS = ["127.0.0.1:18001", "127.0.0.1:18002"]
 
@@ -120,3 +123,17 @@ def test_nginx_accepts_the_rendered_configuration(tmp_path: Path) -> None:
     result = check_config(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("envsubst") is None, reason="envsubst not installed (Debian package gettext-base)")
+def test_compose_renders_the_template_like_render_py() -> None:
+    """The nginx image's entrypoint runs envsubst over every variable defined in the container; the tests render
+    with render.py. Both must produce the same file, and the image's own variables must not leak into it."""
+    compose = load_yaml(ROOT / "docker-compose.yml")
+    values = {k: str(v) for k, v in compose["services"]["nginx"]["environment"].items()}
+    container_env = {"PATH": "/usr/sbin:/usr/bin", "HOME": "/root", "HOSTNAME": "a1b2c3", "NGINX_VERSION": "1.28.0",
+                     "PKG_RELEASE": "1", "NJS_VERSION": "0.8.10"} | values
+    defined = " ".join(f"${{{name}}}" for name in container_env)  # as 20-envsubst-on-templates.sh builds it
+    rendered = subprocess.run(["envsubst", defined], input=TEMPLATE.read_text(), env=container_env, check=True,
+                              capture_output=True, text=True).stdout
+    assert rendered == render(values)
