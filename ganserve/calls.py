@@ -22,6 +22,8 @@ from ganserve.retry import Retry, parse_retry_after
 DEFAULT_URL = "http://127.0.0.1:8000"
 Label = int | str
 ImageInput = str | os.PathLike[str] | bytes | Image.Image | np.ndarray
+# Told before each wait: (failed attempt number, starting at 1; seconds to wait; why, e.g. "503: queue full")
+OnRetry = Callable[[int, float, str], None]
 # Failures where the request never reached a model, so sending it again cannot do work twice.
 RETRYABLE_NETWORK = (httpx.ConnectError, httpx.RemoteProtocolError)
 
@@ -46,11 +48,13 @@ class Call(Generic[T]):
 class BaseClient:
     """Settings and request building shared by the sync and async clients."""
 
-    def __init__(self, url: str | None, api_key: str | None, timeout: float, retry: Retry | int | None) -> None:
+    def __init__(self, url: str | None, api_key: str | None, timeout: float, retry: Retry | int | None,
+                 on_retry: OnRetry | None) -> None:
         self.url = (url or os.environ.get("GANSERVE_URL") or DEFAULT_URL).rstrip("/")
         self.api_key = api_key if api_key is not None else os.environ.get("GANSERVE_API_KEY") or None
         self.timeout = timeout
         self.retry = Retry(attempts=retry) if isinstance(retry, int) else retry or Retry()
+        self.on_retry = on_retry
 
     def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         headers = {"User-Agent": "ganserve-client"}
@@ -65,9 +69,22 @@ class BaseClient:
 
     def _wait_before_retry(self, attempt: int, response: httpx.Response) -> float | None:
         """Seconds to wait before trying again, or None when this answer is final."""
-        if response.status_code in self.retry.statuses and attempt + 1 < self.retry.attempts:
-            return self.retry.wait(attempt, parse_retry_after(response.headers.get("Retry-After")))
-        return None
+        if response.status_code not in self.retry.statuses or attempt + 1 >= self.retry.attempts:
+            return None
+        wait = self.retry.wait(attempt, parse_retry_after(response.headers.get("Retry-After")))
+        if self.on_retry is not None:
+            reason = error_from_response(response.status_code, response.content).message
+            self.on_retry(attempt + 1, wait, f"{response.status_code}: {reason}")
+        return wait
+
+    def _wait_after_network_error(self, attempt: int, call: Call[Any], exc: httpx.TransportError) -> float:
+        """Seconds to wait before trying again after a failed connection; raises once the attempts are used up."""
+        if attempt + 1 >= self.retry.attempts:
+            raise self._network_error(call, exc) from exc
+        wait = self.retry.wait(attempt, None)
+        if self.on_retry is not None:
+            self.on_retry(attempt + 1, wait, f"connection failed: {exc or type(exc).__name__}")
+        return wait
 
     def _finish(self, call: Call[T], response: httpx.Response) -> T:
         if response.is_success:

@@ -10,6 +10,7 @@
 The URL and API key default to $GANSERVE_URL (else http://127.0.0.1:8000) and $GANSERVE_API_KEY.
 Refusals for overload (503/429) are retried with back-off that honours Retry-After (see `ganserve.retry`);
 every other error status raises an `ganserve.errors.APIError` subclass that carries the server's message.
+`on_retry(attempt, wait_s, reason)` is told before each wait (the CLI prints it).
 Pass `transport=httpx.MockTransport(...)` (or an ASGI transport) to test code that uses the client.
 """
 
@@ -22,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 import httpx
 import numpy as np
 
-from ganserve.calls import RETRYABLE_NETWORK, BaseClient, Call, ImageInput, Label, T
+from ganserve.calls import RETRYABLE_NETWORK, BaseClient, Call, ImageInput, Label, OnRetry, T
 from ganserve.results import GeneratedImage, Generation, ModelInfo
 from ganserve.retry import Retry
 
@@ -34,8 +35,9 @@ class Client(BaseClient):
 
     def __init__(self, url: str | None = None, *, api_key: str | None = None, timeout: float = 30.0,
                  retry: Retry | int | None = None, transport: httpx.BaseTransport | None = None,
-                 headers: Mapping[str, str] | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        super().__init__(url, api_key, timeout, retry)
+                 headers: Mapping[str, str] | None = None, sleep: Callable[[float], None] = time.sleep,
+                 on_retry: OnRetry | None = None) -> None:
+        super().__init__(url, api_key, timeout, retry, on_retry)
         self._sleep = sleep
         self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport,
                                   headers=self._headers(headers))
@@ -89,9 +91,7 @@ class Client(BaseClient):
             try:
                 response = self._http.request(call.method, call.path, **self._request_kwargs(call))
             except RETRYABLE_NETWORK as exc:
-                if attempt + 1 >= self.retry.attempts:
-                    raise self._network_error(call, exc) from exc
-                wait = self.retry.wait(attempt, None)
+                wait = self._wait_after_network_error(attempt, call, exc)
             except httpx.TransportError as exc:
                 raise self._network_error(call, exc) from exc
             else:
@@ -118,8 +118,8 @@ class AsyncClient(BaseClient):
     def __init__(self, url: str | None = None, *, api_key: str | None = None, timeout: float = 30.0,
                  retry: Retry | int | None = None, transport: httpx.AsyncBaseTransport | None = None,
                  headers: Mapping[str, str] | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        super().__init__(url, api_key, timeout, retry)
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, on_retry: OnRetry | None = None) -> None:
+        super().__init__(url, api_key, timeout, retry, on_retry)
         self._sleep = sleep
         self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport,
                                        headers=self._headers(headers))
@@ -163,9 +163,7 @@ class AsyncClient(BaseClient):
             try:
                 response = await self._http.request(call.method, call.path, **self._request_kwargs(call))
             except RETRYABLE_NETWORK as exc:
-                if attempt + 1 >= self.retry.attempts:
-                    raise self._network_error(call, exc) from exc
-                wait = self.retry.wait(attempt, None)
+                wait = self._wait_after_network_error(attempt, call, exc)
             except httpx.TransportError as exc:
                 raise self._network_error(call, exc) from exc
             else:

@@ -29,8 +29,12 @@ def with_client(action: Callable[[Client, argparse.Namespace], int]) -> Callable
     """Wrap a command body: build the client from the options, print client errors as one line, exit 1."""
 
     def run(args: argparse.Namespace) -> int:
+        def say_retry(attempt: int, wait: float, reason: str) -> None:
+            print(f"attempt {attempt}/{args.retries} refused ({reason}); retrying in {wait:.1f}s", file=sys.stderr)
+
         try:
-            with Client(args.url, api_key=args.api_key or None, timeout=args.timeout, retry=args.retries) as client:
+            with Client(args.url, api_key=args.api_key or None, timeout=args.timeout, retry=args.retries,
+                        on_retry=say_retry) as client:
                 return action(client, args)
         except (GanserveError, OSError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +15,7 @@ import pytest
 from PIL import Image
 
 from ganserve import cli
+from ganserve.client import AsyncClient, Retry
 from tests.client.conftest import API_KEY
 from tests.support.server import REPO
 
@@ -112,3 +116,38 @@ def test_api_key_option_and_environment(keyed_server_url: str, capsys) -> None:
     assert cli.main(["models", "--url", keyed_server_url, "--api-key", API_KEY]) == 0
     done = run_cli("models", env={"GANSERVE_URL": keyed_server_url, "GANSERVE_API_KEY": API_KEY})
     assert done.returncode == 0 and "cgen" in done.stdout
+
+
+def burst(url: str, seconds: float) -> threading.Thread:
+    """Keep the tight server's 8-item queue full for `seconds`: 8 workers re-sending 4-image requests."""
+
+    async def flood() -> None:
+        end = time.monotonic() + seconds
+        async with AsyncClient(url, retry=Retry(attempts=10_000, backoff=0.002, max_wait=0.005)) as c:
+            async def worker(i: int) -> None:
+                while time.monotonic() < end:
+                    await c.generate("dcgan", 4, seed=i)
+
+            await asyncio.gather(*(worker(i) for i in range(8)))
+
+    thread = threading.Thread(target=asyncio.run, args=(flood(),))
+    thread.start()
+    return thread
+
+
+def test_generate_is_refused_while_the_queue_is_full_and_retries(tight_server_url: str, tmp_path: Path, capsys) -> None:
+    """An 8-image request cannot fit while others wait; the CLI says so, waits Retry-After, and then gets through."""
+    out = tmp_path / "grid.png"
+    for _ in range(5):  # the burst almost always keeps the queue busy; try again in the rare case it did not
+        thread = burst(tight_server_url, seconds=0.6)
+        time.sleep(0.2)
+        try:
+            code = cli.main(["generate", "--model", "dcgan", "--n", "8", "--seed", "1", "--out", str(out),
+                             "--retries", "5", "--url", tight_server_url])
+        finally:
+            thread.join()
+        err = capsys.readouterr().err
+        if "refused" in err:
+            break
+    assert "attempt 1/5 refused (503: " in err and "retrying in 1.0s" in err
+    assert code == 0 and out.exists()

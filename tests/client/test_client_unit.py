@@ -48,9 +48,12 @@ def test_retries_503_and_honours_retry_after() -> None:
         httpx.Response(429, json={"error": "slow down", "type": "queue_full"}),
     ])
     waits: list[float] = []
-    with Client("http://test", transport=transport, sleep=waits.append, retry=Retry(attempts=3, backoff=0.1)) as c:
+    told: list[tuple[int, float, str]] = []
+    with Client("http://test", transport=transport, sleep=waits.append, retry=Retry(attempts=3, backoff=0.1),
+                on_retry=lambda *event: told.append(event)) as c:
         out = c.generate("gen", 3, seed=7)
     assert len(seen) == 3
+    assert told == [(1, 2.0, "503: full"), (2, waits[1], "429: slow down")]
     assert waits[0] == 2.0  # the server's Retry-After, exactly
     assert 0.05 <= waits[1] <= 0.2  # no header: back-off with jitter, 0.1 * 2**1 at most
     assert out.seeds == [7, 8, 9] and out.to_numpy().shape == (3, 4, 4)
@@ -101,10 +104,14 @@ def test_connection_refused_is_retried_then_a_network_error() -> None:
         calls.append(request)
         raise httpx.ConnectError("connection refused", request=request)
 
-    with Client("http://test", transport=httpx.MockTransport(refuse), sleep=lambda s: None, retry=3) as c:
+    told: list[tuple[int, float, str]] = []
+    with Client("http://test", transport=httpx.MockTransport(refuse), sleep=lambda s: None, retry=3,
+                on_retry=lambda *event: told.append(event)) as c:
         with pytest.raises(errors.NetworkError, match="is it running"):
             c.models()
     assert len(calls) == 3
+    assert [(attempt, reason) for attempt, _, reason in told] == [(1, "connection failed: connection refused"),
+                                                                   (2, "connection failed: connection refused")]
 
 
 def test_timeout_is_not_retried() -> None:
