@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.deploy.dashboard import (
@@ -14,8 +17,9 @@ from tests.deploy.dashboard import (
     rule_queries,
     unknown_references,
 )
-from tests.deploy.exported import from_registry, with_scrape_labels
+from tests.deploy.exported import from_registry, from_text, with_scrape_labels
 from tests.deploy.repo import DEPLOY, load_yaml
+from tests.support.server import Server
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +93,13 @@ def test_dashboard_provider_points_where_compose_mounts_the_dashboards() -> None
     (provider,) = load_yaml(DEPLOY / "grafana/provisioning/dashboards/ganserve.yml")["providers"]
     compose = load_yaml(DEPLOY.parent / "docker-compose.yml")
     assert f"./deploy/grafana/dashboards:{provider['options']['path']}:ro" in compose["services"]["grafana"]["volumes"]
+
+
+def test_dashboard_matches_what_a_live_replica_exports(models_dir: Path, start_server: Callable[..., Server]) -> None:
+    replica = start_server(models_dir)
+    for seed in range(3):  # histograms and counters get their first samples
+        assert httpx.post(f"{replica.url}/v1/models/gen/generate", json={"n": 2, "seed": seed}).status_code == 200
+    live = with_scrape_labels(from_text(httpx.get(f"{replica.url}/metrics").text))
+    assert unknown_references(dashboard_queries(), live) == []
+    recorded = {name: {"model", "instance", "job"} for name in recorded_names()}
+    assert unknown_references(rule_queries(), live | recorded) == []
