@@ -102,10 +102,11 @@ class Generation:
         return np.stack([im.to_numpy() for im in self.images])
 
     def grid(self, cols: int | None = None, pad: int = 2) -> Image.Image:
-        """The images tiled row by row (`cols` defaults to a near-square layout), with provenance text chunks."""
+        """The images tiled row by row (`cols` defaults to a near-square layout)."""
         return tile(self.pil(), cols=cols, pad=pad)
 
     def save_grid(self, path: str, cols: int | None = None) -> None:
+        """Write `grid(cols)` as a PNG whose text chunks record the model, version, seeds and labels."""
         info = PngImagePlugin.PngInfo()
         info.add_text("model", self.model)
         info.add_text("version", self.version)
