@@ -13,9 +13,8 @@ import asyncio
 import re
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +23,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.deploy.balancer import Balancer, nginx_binary
-from tests.deploy.dashboard import dashboard_queries, unknown_references
-from tests.deploy.exported import from_text, with_scrape_labels
 from tests.deploy.load import Load
-from tests.deploy.repo import DEPLOY
 from tests.support.server import Server, free_port
 
 pytestmark = [
@@ -97,9 +93,9 @@ async def until_work_just_arrived(client: httpx.AsyncClient, replica: Server, ti
     raise AssertionError("timed out waiting for queued work on the replica")
 
 
-async def until(condition_name: str, check: object, timeout: float = 30.0) -> None:
+async def until(condition_name: str, check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while not await check():  # type: ignore[operator]
+    while not await check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting until {condition_name}")
         await asyncio.sleep(0.1)
@@ -124,12 +120,6 @@ async def until_exited(process: subprocess.Popen[bytes], timeout: float = 30.0) 
     return process.returncode
 
 
-def healthcheck(replica: Server) -> int:
-    port = replica.url.rsplit(":", 1)[1]
-    return subprocess.run([sys.executable, str(DEPLOY / "docker" / "healthcheck.py")], check=False,
-                          env={"GANSERVE_PORT": port}, capture_output=True, timeout=10).returncode
-
-
 def upstream_errors(lb: Balancer, replica: Server) -> dict[str, int]:
     """nginx's error log about `replica`: requests cut inside it, and connections it refused."""
     address = replica.url.removeprefix("http://")
@@ -145,14 +135,12 @@ def retried(lb: Balancer) -> int:
 
 async def test_sigterm_mid_load_loses_no_request(cluster: Cluster) -> None:
     draining, survivor = cluster.replicas
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        async with Load(cluster.generate_url, concurrency=CONCURRENCY) as load:
-            before = await until_each_serves(client, cluster.replicas, SERVED)  # both replicas take traffic
-            await until_work_just_arrived(client, draining)
-            draining.terminate()
-            status = await until_exited(draining.process)
-            await until_each_serves(client, [survivor], SERVED)  # and the load goes on after it left
-        scrape = (await client.get(survivor.url + "/metrics")).text
+    async with httpx.AsyncClient(timeout=5.0) as client, Load(cluster.generate_url, concurrency=CONCURRENCY) as load:
+        before = await until_each_serves(client, cluster.replicas, SERVED)  # both replicas take traffic
+        await until_work_just_arrived(client, draining)
+        draining.terminate()
+        status = await until_exited(draining.process)
+        await until_each_serves(client, [survivor], SERVED)  # and the load goes on after it left
     failures = load.failures()
     inflight = re.search(r"draining (\d+) in-flight", draining.log())
     print(f"\nSIGTERM: {len(load.outcomes)} requests, {len(failures)} failed; served before the signal "
@@ -165,10 +153,6 @@ async def test_sigterm_mid_load_loses_no_request(cluster: Cluster) -> None:
     # nginx would hide a dropped request by retrying it: its error log shows whether the draining replica cut any.
     assert upstream_errors(cluster.lb, draining)["cut_mid_request"] == 0
     assert "drain timeout" not in draining.log()
-    # The images' HEALTHCHECK against real replicas: the survivor is ready, the drained one is gone.
-    assert healthcheck(survivor) == 0 and healthcheck(draining) == 1
-    # The dashboard's queries name series a live replica really exports, labels included.
-    assert unknown_references(dashboard_queries(), with_scrape_labels(from_text(scrape))) == []
 
 
 async def test_sigkill_mid_load_fails_at_most_the_requests_inside(cluster: Cluster) -> None:
@@ -188,4 +172,5 @@ async def test_sigkill_mid_load_fails_at_most_the_requests_inside(cluster: Clust
     for failure in failures:
         print(f"  failed {failure.started - killed_at:+.3f} s after the kill: {failure.status} {failure.detail}")
     assert len(failures) <= errors["cut_mid_request"] <= CONCURRENCY
-    assert all(abs(f.started - killed_at) < 5 for f in failures)
+    # Only a request sent before the kill can have been inside the replica: everything after must succeed.
+    assert all(f.started <= killed_at for f in failures)
