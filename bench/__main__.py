@@ -29,7 +29,7 @@ from bench.config import BenchConfig
 from bench.direct import measure_direct
 from bench.report import markdown, plot
 from bench.soak import run_soak
-from bench.sweep import run_config
+from bench.sweep import run_configs
 from bench.targets import evaluate
 from service.manifest import load_manifest
 
@@ -134,10 +134,8 @@ def run(cfg: BenchConfig, command: str, log: Any = print) -> dict[str, Any]:
         for r in rows:
             log(f"  batch {r['batch']:>3}: {r['images_per_s']:8.1f} img/s, p50 {r['p50_ms']:.3f} ms")
         results["direct"] += rows
-    results["configs"] = []
-    for name in cfg.configs:
-        log(f"service '{name}' {cfg.env(name)} (load average {_loadavg()})")
-        results["configs"].append(run_config(cfg, name, log))
+    log(f"service sweep (load average {_loadavg()})")
+    results["configs"] = run_configs(cfg, log)
     if cfg.soak_requests:
         log(f"memory check: {cfg.soak_warmup_requests} warm-up + {cfg.soak_requests} requests")
         results["soak"] = run_soak(cfg, log)

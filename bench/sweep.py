@@ -7,6 +7,7 @@ point alone) and from /metrics (the batch sizes formed during that point alone).
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -116,30 +117,42 @@ def warm_up(server: Server, cfg: BenchConfig) -> None:
     _wait_idle(server, cfg.model)
 
 
-def run_config(cfg: BenchConfig, name: str, log: Any) -> dict[str, Any]:
-    env = cfg.env(name)
-    points = []
-    with Server(cfg.models_dir, env, cfg.model, cfg.log_dir / f"{cfg.out.name}.{name}.log") as server:
-        _check_model(server, cfg.model)
-        warm_up(server, cfg)
+def run_configs(cfg: BenchConfig, log: Any) -> list[dict[str, Any]]:
+    """Every configuration's server runs side by side (idle ones cost nothing) and each load point is measured
+    for every configuration in turn, so a comparison between configurations spans seconds, not minutes: on a
+    shared machine whose background load drifts, that keeps the ratios honest."""
+    points: dict[str, list[dict[str, Any]]] = {name: [] for name in cfg.configs}
+    with ExitStack() as stack:
+        servers = {}
+        for name in cfg.configs:
+            log(f"service '{name}' {cfg.env(name)}")
+            server = stack.enter_context(Server(cfg.models_dir, cfg.env(name), cfg.model,
+                                                cfg.log_dir / f"{cfg.out.name}.{name}.log"))  # fmt: skip
+            _check_model(server, cfg.model)
+            servers[name] = server
+        for server in servers.values():
+            warm_up(server, cfg)
         for images in cfg.sizes:
             for clients in cfg.concurrencies:
-                profile_to = None
-                if cfg.profile == (name, images, clients):
-                    profile_to = cfg.out.with_name(f"{cfg.out.name}.profile-{name}-{images}-{clients}")
-                point = measure_point(server, cfg, images, clients, cfg.deadline_ms(name), profile_to)
-                log(f"  {name:>12} n={images:<3} c={clients:<4} {point['requests_per_s']:8.1f} req/s "
-                    f"{point['images_per_s']:8.1f} img/s  p50 {point['latency_ms']['50']:7.2f} ms  "
-                    f"p99 {point['latency_ms']['99']:8.2f} ms  statuses {point['statuses']}  "
-                    f"batch {point['batch_size']['mean'] or 0:.1f} "
-                    f"infer {point['stages']['inference_duration']['busy']:.2f} "
-                    f"enc {point['stages']['encode_duration']['busy']:.2f} srv {point['server_cpu_cores']:.2f} cores "
-                    f"{point['server_cpu_ms_per_request'] or 0:.2f} ms/req  "
-                    f"wrk {point['wrk_cpu_cores']:.2f} cores")  # fmt: skip
-                points.append(point)
-        stats = server.stats()
-    return {"name": name, "env": env, "deadline_ms": cfg.deadline_ms(name), "points": points,
-            "server_peak_rss_mb": stats.peak_rss_bytes / 2**20, "server_cpu_s_total": stats.cpu_s}  # fmt: skip
+                for name, server in servers.items():
+                    profile_to = None
+                    if cfg.profile == (name, images, clients):
+                        profile_to = cfg.out.with_name(f"{cfg.out.name}.profile-{name}-{images}-{clients}")
+                    point = measure_point(server, cfg, images, clients, cfg.deadline_ms(name), profile_to)
+                    log(_line(name, point))
+                    points[name].append(point)
+        stats = {name: server.stats() for name, server in servers.items()}
+    return [{"name": name, "env": cfg.env(name), "deadline_ms": cfg.deadline_ms(name), "points": points[name],
+             "server_peak_rss_mb": stats[name].peak_rss_bytes / 2**20, "server_cpu_s_total": stats[name].cpu_s}
+            for name in cfg.configs]  # fmt: skip
+
+
+def _line(name: str, p: dict[str, Any]) -> str:
+    return (f"  {name:>12} n={p['images_per_request']:<3} c={p['concurrency']:<4} {p['requests_per_s']:8.1f} req/s "
+            f"{p['images_per_s']:8.1f} img/s  p50 {p['latency_ms']['50']:7.2f} ms  p99 {p['latency_ms']['99']:8.2f} ms"
+            f"  {p['statuses']}  batch {p['batch_size']['mean'] or 0:.1f}  "
+            f"infer {p['stages']['inference_duration']['busy']:.2f}  srv {p['server_cpu_cores']:.2f} cores "
+            f"{p['server_cpu_ms_per_request'] or 0:.2f} ms/req  wrk {p['wrk_cpu_cores']:.2f} cores")
 
 
 def _check_model(server: Server, model: str) -> None:
