@@ -1,35 +1,24 @@
-"""Headless Chromium through Selenium, with nothing downloaded: Debian's chromium and chromium-driver."""
+"""Fixtures for the browser tests: a headless Chromium (skipped when it is not installed) and a screenshot folder."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.browser.chrome import missing, start_chrome
 from tests.support.server import Server
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 @pytest.fixture
-def chrome(tmp_path: Path) -> Iterator[object]:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        pytest.skip(f"headless browser tests need {' and '.join(missing)} (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1280,1100", f"--user-data-dir={tmp_path / 'chrome-profile'}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
+def chrome(tmp_path: Path) -> Iterator[Any]:
+    if missing():
+        pytest.skip(f"headless browser tests need {' and '.join(missing())} "
+                    "(apt-get install chromium chromium-driver)")
+    driver = start_chrome(tmp_path / "chrome-profile")
     try:
         yield driver
     finally:

@@ -3,7 +3,8 @@
     python -m pytest tests/browser -m browser
 
 Needs Debian's `chromium` and `chromium-driver` (/usr/bin/chromium, /usr/bin/chromedriver); skipped otherwise.
-Set GANSERVE_SCREENSHOT_DIR to keep the screenshots (docs/img/playground.png is one of them).
+Set GANSERVE_SCREENSHOT_DIR to keep the screenshots.
+The README picture is re-made by `python -m tests.browser.screenshot docs/img/playground.png`.
 """
 
 from __future__ import annotations
