@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +54,8 @@ def dockerfile_stages(path: Path) -> list[list[Instruction]]:
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """Docker's .dockerignore glob: `*` stays within one path segment, `**` crosses them."""
+    """Docker's .dockerignore glob: `*` and `?` stay within one path segment, `**` crosses them
+    (character classes are not supported: the repo's .dockerignore has none)."""
     out = ""
     i = 0
     while i < len(pattern):
@@ -68,8 +68,12 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
         elif pattern[i] == "*":
             out += "[^/]*"
             i += 1
+        elif pattern[i] == "?":
+            out += "[^/]"
+            i += 1
         else:
-            out += fnmatch.translate(pattern[i])[4:-3] if pattern[i] in "?[" else re.escape(pattern[i])
+            assert pattern[i] != "[", f"character classes are not supported: {pattern}"
+            out += re.escape(pattern[i])
             i += 1
     return re.compile(out + r"\Z")
 
