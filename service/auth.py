@@ -9,8 +9,9 @@ from starlette.requests import Request
 from service.errors import Unauthorized
 
 
-def check_api_key(request: Request) -> None:
-    """A dependency for protected routers: raises Unauthorized unless the configured key was sent."""
+async def check_api_key(request: Request) -> None:
+    """A dependency for protected routers: raises Unauthorized unless the configured key was sent.
+    (async so that FastAPI calls it inline instead of hopping to its thread pool)"""
     key = request.app.state.service.settings.api_key
     if key is None:
         return

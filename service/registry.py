@@ -59,6 +59,12 @@ def version_order(version: str) -> tuple[int, int | str]:
 class Registry:
     models: dict[str, dict[str, ServedModel]] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
+    _latest: dict[str, ServedModel] = field(default_factory=dict)  # resolved once, not per request
+
+    def add(self, model: ServedModel) -> None:
+        self.models.setdefault(model.name, {})[model.version] = model
+        versions = self.models[model.name]
+        self._latest[model.name] = versions[max(versions, key=version_order)]
 
     def get(self, name: str, version: str | None = None) -> ServedModel:
         versions = self.models.get(name)
@@ -66,7 +72,7 @@ class Registry:
             known = ", ".join(sorted(self.models)) or "none"
             raise UnknownModel(f"unknown model {name!r}; served models: {known}")
         if version is None:
-            return versions[max(versions, key=version_order)]
+            return self._latest[name]
         if version not in versions:
             raise UnknownModel(f"model {name!r} has no version {version!r}; versions: {', '.join(self.versions(name))}")
         return versions[version]
@@ -99,7 +105,8 @@ def load_version(version_dir: Path, settings: Settings, metrics: Metrics) -> Ser
     if digest != manifest.sha256:
         raise ManifestError(f"{onnx_path}: sha256 is {digest}, the manifest says {manifest.sha256} (corrupt or stale)")
     runtime = Runtime.load(onnx_path, manifest, provider=settings.provider,
-                           intra_op_threads=settings.intra_op_threads, inter_op_threads=settings.inter_op_threads)
+                           intra_op_threads=settings.intra_op_threads, inter_op_threads=settings.inter_op_threads,
+                           spinning=settings.intra_op_spinning)
     runtime.warm_up(warm_up_sizes(settings.max_batch_size))
     model_metrics = metrics.for_model(manifest.name)
     batcher = Batcher(runtime.run, max_batch_size=settings.max_batch_size,
@@ -122,7 +129,7 @@ def load_registry(settings: Settings, metrics: Metrics) -> Registry:
             log.error("skipping %s: %s", version_dir, e)
             registry.skipped.append(Skipped(version_dir, str(e)))
             continue
-        registry.models.setdefault(model.name, {})[model.version] = model
+        registry.add(model)
         metrics.model_info.labels(model=model.name, version=model.version, kind=model.manifest.kind.value,
                                   provider=model.provider).set(1)
         log.info("loaded %s/%s (%s) on %s", model.name, model.version, model.manifest.kind.value, model.provider)

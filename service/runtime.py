@@ -35,19 +35,22 @@ def cuda_driver_present() -> bool:
     return True
 
 
-def _session_options(intra_op_threads: int, inter_op_threads: int) -> ort.SessionOptions:
+def _session_options(intra_op_threads: int, inter_op_threads: int, spinning: bool) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
+    # Spinning pool threads keep cores busy between batches, taking them from the event loop and encoders.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "1" if spinning else "0")
     options.inter_op_num_threads = inter_op_threads
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     return options
 
 
-def create_session(model: bytes, provider: str, intra_op_threads: int = 0,
-                   inter_op_threads: int = 0) -> ort.InferenceSession:
+def create_session(model: bytes, provider: str, intra_op_threads: int = 0, inter_op_threads: int = 0,
+                   spinning: bool = False) -> ort.InferenceSession:
     """A session on CUDA when asked for ("cuda") or available ("auto") and it really loads, else on CPU."""
-    options = _session_options(intra_op_threads, inter_op_threads)
+    options = _session_options(intra_op_threads, inter_op_threads, spinning)
     want_cuda = provider != "cpu" and CUDA in ort.get_available_providers() and cuda_driver_present()
     if provider == "cuda" and not want_cuda:
         raise RuntimeLoadError("GANSERVE_PROVIDER=cuda, but no CUDA driver / CUDA-enabled onnxruntime was found")
@@ -125,8 +128,8 @@ class Runtime:
 
     @classmethod
     def load(cls, path: Path, manifest: Manifest, *, provider: str = "auto", intra_op_threads: int = 0,
-             inter_op_threads: int = 0) -> Runtime:
-        session = create_session(path.read_bytes(), provider, intra_op_threads, inter_op_threads)
+             inter_op_threads: int = 0, spinning: bool = False) -> Runtime:
+        session = create_session(path.read_bytes(), provider, intra_op_threads, inter_op_threads, spinning)
         check_graph(session, manifest)
         return cls(session, manifest)
 

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     provider: Literal["auto", "cpu", "cuda"] = "auto"
     intra_op_threads: int = Field(0, ge=0, le=256, description="0 lets onnxruntime choose (one per core)")
     inter_op_threads: int = Field(0, ge=0, le=256)
+    intra_op_spinning: bool = Field(False, description="let idle onnxruntime threads spin (lower latency, more CPU)")
 
     api_key: SecretStr | None = None
     protect_metrics: bool = False

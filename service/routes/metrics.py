@@ -18,5 +18,5 @@ async def metrics(request: Request) -> Response:
     """Prometheus text format."""
     service = get_service(request)
     if service.settings.protect_metrics:
-        check_api_key(request)
+        await check_api_key(request)
     return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
