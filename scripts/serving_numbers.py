@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,8 +35,9 @@ function init(args) wrk.path = "/v1/models/" .. args[1] .. "/generate"; wrk.body
 
 
 def wrk(url: str, model: str, n: int, clients: int, duration: float, script: Path) -> dict[str, float]:
-    out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "30s",
-                          "-s", str(script), url, "--", model, str(n)], capture_output=True, text=True, check=True).stdout
+    command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "30s",
+               "-s", str(script), url, "--", model, str(n)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
         return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]

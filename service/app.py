@@ -103,7 +103,8 @@ def _install_error_handlers(app: FastAPI, overload_status: int) -> None:
         kinds = {404: "not_found", 405: "method_not_allowed"}
         message = {404: f"no such endpoint: {request.url.path}",
                    405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
-        return json_error(exc.status_code, message, kinds.get(exc.status_code, "http_error"), exc.headers)
+        return json_error(exc.status_code, message, kinds.get(exc.status_code, "http_error"),
+                          dict(exc.headers) if exc.headers else None)
 
     async def bug(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

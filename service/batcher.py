@@ -141,7 +141,7 @@ class Batcher:
                 return await request.future
         except TimeoutError:
             self._abandon(request, "expired")
-            raise DeadlineExceeded(f"the request did not finish within its {timeout * 1000:.0f} ms deadline "
+            raise DeadlineExceeded(f"the request did not finish within its {(timeout or 0) * 1000:.0f} ms deadline "
                                    "(server busy); retry or raise deadline_ms") from None
         except asyncio.CancelledError:
             self._abandon(request, "cancelled")

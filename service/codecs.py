@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Mapping
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from service.errors import InvalidImage, MalformedRequest, PayloadTooLarge
 
@@ -29,7 +29,8 @@ def to_uint8(images: np.ndarray, value_range: tuple[float, float]) -> np.ndarray
     """(N, C, H, W) floats in value_range -> (N, H, W, C) uint8, rounding to nearest."""
     lo, hi = value_range
     scaled = (images.astype(np.float32, copy=False) - lo) * (255.0 / (hi - lo))
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    pixels: np.ndarray = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    return pixels.transpose(0, 2, 3, 1)
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -98,13 +99,13 @@ def decode_upload(data: bytes, *, channels: int, size: tuple[int, int] | None, v
             image.load()
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
         raise PayloadTooLarge(f"image is too large to decode safely ({e})") from e
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise InvalidImage("the upload is not a PNG or JPEG image") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise InvalidImage(f"the image could not be decoded ({e}); is it truncated?") from None
-    image = image.convert("L" if channels == 1 else "RGB")
-    if size is not None and (image.height, image.width) != size:
-        image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-    pixels = np.asarray(image, dtype=np.float32).reshape(image.height, image.width, channels)
+    converted = image.convert("L" if channels == 1 else "RGB")
+    if size is not None and (converted.height, converted.width) != size:
+        converted = converted.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    pixels = np.asarray(converted, dtype=np.float32).reshape(converted.height, converted.width, channels)
     lo, hi = value_range
     return (pixels.transpose(2, 0, 1)[None] * ((hi - lo) / 255.0) + lo).astype(np.float32)

@@ -33,7 +33,8 @@ def require_generator(model: ServedModel) -> Manifest:
     return m
 
 
-def resolve_labels(manifest: Manifest, labels: Label | Sequence[Label] | None, seeds: Sequence[int]) -> np.ndarray | None:
+def resolve_labels(manifest: Manifest, labels: Label | list[Label] | tuple[Label, ...] | None,
+                   seeds: Sequence[int]) -> np.ndarray | None:
     """(n,) int64 class indices for a conditional model, or None for an unconditional one.
 
     Accepts an index or a class name, one for all images or one per image. Without labels, image i gets

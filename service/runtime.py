@@ -84,7 +84,8 @@ def _check_tensor(role: str, spec: TensorSpec, node: ort.NodeArg) -> None:
                                f"{len(spec.shape)} in the manifest ({spec.shape})")
     for got, want in zip(shape[1:], spec.shape[1:], strict=True):
         if isinstance(got, int) and isinstance(want, int) and got != want:
-            raise RuntimeLoadError(f"{role} tensor {spec.name!r} has shape {shape} in the graph, {spec.shape} in the manifest")
+            raise RuntimeLoadError(f"{role} tensor {spec.name!r} has shape {shape} in the graph, "
+                                   f"{spec.shape} in the manifest")
 
 
 def check_graph(session: ort.InferenceSession, manifest: Manifest) -> None:
@@ -123,7 +124,7 @@ class Runtime:
     def __init__(self, session: ort.InferenceSession, manifest: Manifest) -> None:
         self.session = session
         self.manifest = manifest
-        self.provider = session.get_providers()[0]
+        self.provider: str = session.get_providers()[0]
         self._output = [manifest.outputs["image"].name]
 
     @classmethod

@@ -24,27 +24,27 @@ class Settings(BaseSettings):
 
     models_dir: Path = Path("models")
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
-    workers: int = Field(1, ge=1, le=64)
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
 
-    max_batch_size: int = Field(64, ge=1, le=4096, description="items (images) per batch; 1 turns batching off")
-    max_queue_delay_ms: float = Field(2.0, ge=0, le=1000)
-    queue_capacity: int = Field(1024, ge=1, le=1_000_000, description="items waiting per model")
-    deadline_ms: int = Field(10_000, ge=1, le=600_000)
-    overload_status: int = Field(503, description="503 or 429 when the queue is full")
-    max_images_per_request: int = Field(256, ge=1, le=4096)
+    max_batch_size: int = Field(default=64, ge=1, le=4096, description="items (images) per batch; 1 turns batching off")
+    max_queue_delay_ms: float = Field(default=2.0, ge=0, le=1000)
+    queue_capacity: int = Field(default=1024, ge=1, le=1_000_000, description="items waiting per model")
+    deadline_ms: int = Field(default=10_000, ge=1, le=600_000)
+    overload_status: int = Field(default=503, description="503 or 429 when the queue is full")
+    max_images_per_request: int = Field(default=256, ge=1, le=4096)
 
     provider: Literal["auto", "cpu", "cuda"] = "auto"
-    intra_op_threads: int = Field(0, ge=0, le=256, description="0 lets onnxruntime choose (one per core)")
-    inter_op_threads: int = Field(0, ge=0, le=256)
-    intra_op_spinning: bool = Field(False, description="let idle onnxruntime threads spin (lower latency, more CPU)")
+    intra_op_threads: int = Field(default=0, ge=0, le=256, description="0 lets onnxruntime choose (one per core)")
+    inter_op_threads: int = Field(default=0, ge=0, le=256)
+    intra_op_spinning: bool = Field(default=False, description="let idle onnxruntime threads spin (costs CPU)")
 
     api_key: SecretStr | None = None
     protect_metrics: bool = False
-    drain_timeout_s: float = Field(20.0, ge=0, le=3600)
+    drain_timeout_s: float = Field(default=20.0, ge=0, le=3600)
 
-    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
-    max_upload_pixels: int = Field(16_000_000, ge=64, le=200_000_000)
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
+    max_upload_pixels: int = Field(default=16_000_000, ge=64, le=200_000_000)
 
     latency_buckets: Buckets = DEFAULT_LATENCY_BUCKETS
     batch_buckets: Buckets = DEFAULT_BATCH_BUCKETS

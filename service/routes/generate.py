@@ -49,12 +49,14 @@ async def generate(name: str, request: Request) -> Response:
             text = png_text(model, seed=seed, label=label_list[0], truncation=body.truncation)
             pngs = await unless_disconnected(request, render_pngs(model, noise, labels, [text], timeout))
             return png_response(pngs[0], headers)
-        text = png_text(model, seed=seed, truncation=body.truncation, seeds=f"{seed}-{seed + n - 1}",
-                        labels=",".join(str(x) for x in label_list) if labels is not None else "")
-        if labels is None:
-            del text["labels"]
-        return png_response(await unless_disconnected(request, render_grid(model, noise, labels, text, timeout)), headers)
-    texts = [png_text(model, seed=s, label=lab, truncation=body.truncation) for s, lab in zip(seeds, label_list)]
+        extra = {"seeds": f"{seed}-{seed + n - 1}"}
+        if labels is not None:
+            extra["labels"] = ",".join(str(x) for x in label_list)
+        text = png_text(model, seed=seed, truncation=body.truncation, **extra)
+        grid = await unless_disconnected(request, render_grid(model, noise, labels, text, timeout))
+        return png_response(grid, headers)
+    texts = [png_text(model, seed=s, label=lab, truncation=body.truncation)
+             for s, lab in zip(seeds, label_list, strict=True)]
     pngs = await unless_disconnected(request, render_pngs(model, noise, labels, texts, timeout, base64=True))
-    images = [{"png": png, "seed": s, "label": lab} for png, s, lab in zip(pngs, seeds, label_list)]
+    images = [{"png": png, "seed": s, "label": lab} for png, s, lab in zip(pngs, seeds, label_list, strict=True)]
     return json_bytes_response(json.dumps({"model": model.name, "version": model.version, "images": images}).encode())

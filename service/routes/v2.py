@@ -2,7 +2,8 @@
 
     POST /v2/models/dcgan-mnist/infer
     {"inputs": [{"name": "z", "shape": [2, 64], "datatype": "FP32", "data": [...128 floats...]}]}
-    -> {"model_name", "model_version", "outputs": [{"name": "image", "shape": [2, 1, 28, 28], "datatype": "FP32", "data": [...]}]}
+    -> {"model_name", "model_version",
+        "outputs": [{"name": "image", "shape": [2, 1, 28, 28], "datatype": "FP32", "data": [...]}]}
 
 Tensors must match the manifest exactly (names, datatypes, fixed dimensions), be finite, and class labels must be in
 range, so one client's bad tensor can never break a batch it would share with others.
@@ -101,7 +102,7 @@ def to_feeds(model: ServedModel, body: InferRequest, max_rows: int) -> dict[str,
         if tensor.datatype != want:
             raise InvalidRequest(f"input {tensor.name!r} has datatype {tensor.datatype}; the model takes {want}")
         if len(tensor.shape) != len(spec.shape) or any(d < 1 for d in tensor.shape) or any(
-                isinstance(w, int) and d != w for d, w in zip(tensor.shape[1:], spec.shape[1:])):
+                isinstance(w, int) and d != w for d, w in zip(tensor.shape[1:], spec.shape[1:], strict=True)):
             want_shape = [d if isinstance(d, int) else -1 for d in spec.shape]
             raise InvalidRequest(f"input {tensor.name!r} has shape {tensor.shape}; the model takes {want_shape}")
         if tensor.shape[0] > max_rows:

@@ -123,7 +123,8 @@ def tensor(name: str = "z", shape: list[int] | None = None, datatype: str = "FP3
     ("translate", [tensor("x", [1, 1, 4, 4])], "shape [1, 1, 4, 4]"),
 ])
 def test_bad_v2_tensors(server: Server, model: str, inputs: list[dict[str, Any]], mentions: str) -> None:
-    check(httpx.post(f"{server.url}/v2/models/{model}/infer", json={"inputs": inputs}), 422, "invalid_request", mentions)
+    r = httpx.post(f"{server.url}/v2/models/{model}/infer", json={"inputs": inputs})
+    check(r, 422, "invalid_request", mentions)
 
 
 def test_bad_v2_bodies(server: Server) -> None:

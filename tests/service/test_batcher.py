@@ -103,7 +103,7 @@ async def test_items_queued_behind_a_busy_engine_form_a_full_batch(make: Callabl
     waiting = [asyncio.ensure_future(batcher.run(rows(i))) for i in range(1, 6)]
     await until(lambda: batcher.queued_items == 5)
     engine.release()
-    await until(lambda: engine.sizes == [1, 4], msg=lambda: engine.sizes)  # a full batch goes without waiting for the delay
+    await until(lambda: engine.sizes == [1, 4], msg=lambda: engine.sizes)  # full: no waiting for the delay
     assert [float(x) for x in engine.batches[1].ravel()] == [1, 2, 3, 4]
     await asyncio.sleep(0.05)
     assert engine.sizes == [1, 4] and batcher.queued_items == 1  # the 6th item waits for companions or the delay
@@ -170,7 +170,8 @@ async def test_a_full_queue_refuses_at_once(make: Callable[..., Batcher], metric
     assert len(await batcher.run(rows(1, 2, 3, 4))) == 4  # and it serves again once there is room
 
 
-async def test_items_whose_deadline_passes_in_the_queue_never_run(make: Callable[..., Batcher], metrics: Metrics) -> None:
+async def test_items_whose_deadline_passes_in_the_queue_never_run(make: Callable[..., Batcher],
+                                                                  metrics: Metrics) -> None:
     engine = Engine(held=True)
     batcher = await make(engine)
     first = asyncio.ensure_future(batcher.run(rows(0)))

@@ -29,7 +29,8 @@ def _weights(rng: np.random.Generator, shape: tuple[int, ...], name: str, scale:
     return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
 
 
-def _model(nodes: list[onnx.NodeProto], inputs: list[onnx.ValueInfoProto], init: list[onnx.TensorProto]) -> onnx.ModelProto:
+def _model(nodes: list[onnx.NodeProto], inputs: list[onnx.ValueInfoProto],
+           init: list[onnx.TensorProto]) -> onnx.ModelProto:
     out = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 1, None, None])
     graph = helper.make_graph(nodes, "g", inputs, [out], init)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="tests")
@@ -38,7 +39,8 @@ def _model(nodes: list[onnx.NodeProto], inputs: list[onnx.ValueInfoProto], init:
     return model
 
 
-def tiny_generator(latent: int = LATENT, size: int = SIZE, num_classes: int | None = None, seed: int = 0) -> onnx.ModelProto:
+def tiny_generator(latent: int = LATENT, size: int = SIZE, num_classes: int | None = None,
+                   seed: int = 0) -> onnx.ModelProto:
     """z (B, latent) [+ label (B,) int64] -> tanh(z W + b [+ E[label]]) reshaped to (B, 1, size, size)."""
     rng = np.random.default_rng(seed)
     init = [_weights(rng, (latent, size * size), "W"), _weights(rng, (size * size,), "b"),
@@ -49,7 +51,8 @@ def tiny_generator(latent: int = LATENT, size: int = SIZE, num_classes: int | No
     if num_classes is not None:
         init.append(_weights(rng, (num_classes, size * size), "E", scale=1.0))
         inputs.append(helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"]))
-        nodes += [helper.make_node("Gather", ["E", "label"], ["e"], axis=0), helper.make_node("Add", ["h", "e"], ["he"])]
+        nodes += [helper.make_node("Gather", ["E", "label"], ["e"], axis=0),
+                  helper.make_node("Add", ["h", "e"], ["he"])]
         last = "he"
     nodes += [helper.make_node("Tanh", [last], ["t"]), helper.make_node("Reshape", ["t", "shape"], ["image"])]
     return _model(nodes, inputs, init)
@@ -89,7 +92,8 @@ def slow_generator(latent: int = LATENT, size: int = SIZE, work: int = 256, seed
     stride = work // size
     nodes = [n for n in base.node if n.output[0] != "image"] + [
         helper.make_node("Reshape", ["t", "shape"], ["img0"]),
-        helper.make_node("ReduceSum", ["z", "ax1"], ["zs"], keepdims=1), helper.make_node("Reshape", ["zs", "s1"], ["z4"]),
+        helper.make_node("ReduceSum", ["z", "ax1"], ["zs"], keepdims=1),
+        helper.make_node("Reshape", ["zs", "s1"], ["z4"]),
         helper.make_node("Expand", ["z4", "big"], ["x"]),
         helper.make_node("Conv", ["x", "K1"], ["c1"], pads=[1, 1, 1, 1]),
         helper.make_node("Conv", ["c1", "K2"], ["c2"], pads=[1, 1, 1, 1]),
@@ -151,7 +155,8 @@ def write_translator(models_dir: Path, name: str, *, version: str = "1") -> Path
         description=f"test translator {name}",
         inputs={"image": {"name": "x", "dtype": "float32", "shape": ["batch", 1, SIZE, SIZE]}},
         outputs={"image": {"name": "image", "dtype": "float32", "shape": ["batch", 1, SIZE, SIZE]}},
-        image={"channels": 1, "height": SIZE, "width": SIZE}, input_image={"channels": 1, "height": SIZE, "width": SIZE},
+        image={"channels": 1, "height": SIZE, "width": SIZE},
+        input_image={"channels": 1, "height": SIZE, "width": SIZE},
         provenance={"family": "test"},
     )
 
