@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from training.evaluation import evaluate_model_dir
+from training.evaluation.calibration import calibration_rows
 from training.evaluation.embedding import CLASSIFIER_ONNX
 from training.evaluation.grid import save_model_grid
 from training.evaluation.report import append_jsonl, fmt, markdown_table
@@ -52,6 +53,25 @@ def classifier_block() -> str:
         f"\n\nTrained in {info['train_seconds']:.0f} s on {info['config']['threads']} CPU threads "
         f"(`{info['command']}`); graph sha256 `{info['sha256'][:16]}…`."
     )
+
+
+def calibration_block() -> str:
+    rows = calibration_rows()
+    floor = rows[0][1]["frechet_distance"]
+    out = [
+        (
+            "| 2,000 images scored against the held-out digits | Fréchet distance | x floor | precision | recall "
+            "| min class | max class | classifier score |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, m in rows:
+        out.append(
+            f"| {name} | {fmt(m['frechet_distance'])} | {m['frechet_distance'] / floor:.1f} | {fmt(m['precision'])} "
+            f"| {fmt(m['recall'])} | {_pct(m['class_min_share'])} | {_pct(m['class_max_share'])} "
+            f"| {fmt(m['classifier_score'])} |"
+        )
+    return "\n".join(out)
 
 
 def shipped_block(results: list[tuple[Path, dict[str, Any]]], img_dir: Path, page: Path) -> str:
@@ -171,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     compare = evaluate_all(version_dirs(args.compare), args.n, args.log) if args.compare.is_dir() else []
     text = args.page.read_text(encoding="utf-8")
     text = replace_block(text, "classifier", classifier_block())
+    text = replace_block(text, "calibration", calibration_block())
     text = replace_block(text, "shipped", shipped_block(shipped, img_dir, args.page))
     text = replace_block(text, "compare", compare_block(compare, img_dir, args.page))
     args.page.write_text(text, encoding="utf-8")

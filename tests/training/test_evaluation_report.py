@@ -18,6 +18,8 @@ RESULT = {
     "direction": None,
     "sha256": "0" * 64,
     "n": 2000,
+    "floor_subsets": 5,
+    "floor_range": {"frechet_distance": [2.0, 3.0]},
     "seed": 0,
     "classifier_sha256": "c",
     "seconds": 1.0,
@@ -38,6 +40,7 @@ def test_text_table_has_value_floor_ratio_target_and_verdict() -> None:
     assert "7.5000" in line and "2.5000" in line and "3.0000" in line and line.endswith("pass")
     assert next(r for r in text.splitlines() if r.startswith("Precision")).endswith("FAIL")
     assert "targets missed: precision" in text and "class shares" in text
+    assert "floor: mean over 5 subsets of 2000 training digits (Fréchet distance floor 2.0000 to 3.0000" in text
 
 
 def test_markdown_table_rows() -> None:

@@ -55,6 +55,10 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths))))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
+    if "frechet_distance" in result.get("floor_range", {}):
+        lo, hi = result["floor_range"]["frechet_distance"]
+        spread = f"Fréchet distance floor {fmt(lo)} to {fmt(hi)} across them"
+        lines += ["", f"floor: mean over {result['floor_subsets']} subsets of {result['n']} training digits ({spread})"]
     if "class_shares" in result["metrics"]:
         shares = " ".join(f"{d}:{s:.3f}" for d, s in enumerate(result["metrics"]["class_shares"]))
         floor = " ".join(f"{d}:{s:.3f}" for d, s in enumerate(result["floor"]["class_shares"]))
@@ -99,7 +103,7 @@ def store_in_manifest(version_dir: Path, result: dict[str, Any]) -> None:
         raise ValueError(f"{onnx_path}: sha256 differs from the manifest; re-export the model before storing metrics")
     if result["sha256"] != manifest.sha256:
         raise ValueError(f"{version_dir}: these metrics were measured on another model.onnx; evaluate again")
-    keep = ("n", "seed", "classifier_sha256", "metrics", "floor", "ratio", "targets", "passed")
+    keep = ("n", "seed", "classifier_sha256", "metrics", "floor", "floor_range", "ratio", "targets", "passed")
     block = {k: result[k] for k in keep}
     block["command"] = f"python -m training evaluate {version_dir} --write"
     manifest.provenance["metrics"] = block
