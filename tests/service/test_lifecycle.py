@@ -94,3 +94,18 @@ def test_a_disconnected_clients_queued_items_are_dropped(slow_server: Server) ->
         before, "ganserve_requests_rejected_total", model="slow", reason="cancelled") == 1
     assert samples(after, "ganserve_images_total", model="slow") - samples(before, "ganserve_images_total",
                                                                           model="slow") < 5
+
+
+def test_a_full_queue_is_refused_at_once_with_the_configured_status(
+        start_server: Callable[..., Server], slow_models: Path) -> None:
+    server = start_server(slow_models, env={"GANSERVE_MAX_BATCH_SIZE": "1", "GANSERVE_QUEUE_CAPACITY": "4",
+                                            "GANSERVE_MAX_IMAGES_PER_REQUEST": "4", "GANSERVE_OVERLOAD_STATUS": "429"})
+    busy = threading.Thread(target=httpx.post, args=(server.url + SLOW,), kwargs={"json": {"n": 4}, "timeout": 60})
+    busy.start()
+    wait_for(lambda: queued(server) == 3)
+    refused = httpx.post(server.url + SLOW, json={"n": 2})
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert refused.json()["type"] == "queue_full"
+    busy.join(60)
+    assert samples(httpx.get(server.url + "/metrics").text, "ganserve_requests_rejected_total", model="slow",
+                   reason="queue_full") == 1
