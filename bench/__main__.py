@@ -34,6 +34,8 @@ from bench.targets import evaluate
 from service.manifest import load_manifest
 
 REFERENCE_DIR = Path("bench/results/tmp/models")
+DOCS = Path("docs/performance.md")
+BLOCK_START, BLOCK_END = "<!-- generated:bench -->", "<!-- /generated:bench -->"
 
 
 def _ints(text: str) -> list[int]:
@@ -76,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", type=_profile, default=None, metavar="CONFIG:IMAGES:CLIENTS",
                    help="run py-spy on the server during that point, e.g. batching:1:64 (pip install py-spy)")
     p.add_argument("--out", type=Path, default=None, help="output prefix (default bench/results/latest)")
+    p.add_argument("--docs", type=Path, default=None,
+                   help=f"rewrite the generated block of this page (default for a full run: {DOCS})")
     return p
 
 
@@ -130,7 +134,8 @@ def run(cfg: BenchConfig, command: str, log: Any = print) -> dict[str, Any]:
     for threads in cfg.direct_threads():
         log(f"direct onnxruntime, {threads or 'default'} threads, batches {cfg.direct_batches} "
             f"(load average {_loadavg()})")  # fmt: skip
-        rows = measure_direct(cfg.models_dir / cfg.model / cfg.version, cfg.direct_batches, cfg.direct_s, threads)
+        rows = measure_direct(cfg.models_dir / cfg.model / cfg.version, cfg.direct_batches, cfg.direct_s, threads,
+                              cfg.settings.get("GANSERVE_PROVIDER", "cpu"))
         for r in rows:
             log(f"  batch {r['batch']:>3}: {r['images_per_s']:8.1f} img/s, p50 {r['p50_ms']:.3f} ms")
         results["direct"] += rows
@@ -146,16 +151,33 @@ def run(cfg: BenchConfig, command: str, log: Any = print) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    docs = args.docs or (DOCS if not args.quick and args.out is None else None)
     try:
         cfg = to_config(args)
-    except ValueError as e:
+        if docs is not None and BLOCK_START not in docs.read_text():
+            raise ValueError(f"{docs} has no {BLOCK_START} ... {BLOCK_END} block to rewrite")
+    except (ValueError, OSError) as e:
         print(f"python -m bench: {e}", file=sys.stderr)
         return 2
     command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
     results = run(cfg, command)
-    print(write_outputs(results, cfg.out))
+    table = write_outputs(results, cfg.out)
+    print(table)
     print(f"wrote {cfg.out}.json, .md, .png")
+    if docs is not None:
+        update_docs(docs, table, cfg.out)
+        print(f"updated {docs}")
     return 0
+
+
+def update_docs(page: Path, table: str, out: Path) -> None:
+    """Replace the text between the page's generated-block markers with this run's table and plot."""
+    text = page.read_text()
+    head, rest = text.split(BLOCK_START, 1)
+    tail = rest.split(BLOCK_END, 1)[1]
+    plot_link = os.path.relpath(f"{out}.png", page.parent)
+    block = f"{BLOCK_START}\n![throughput and p99 latency against clients]({plot_link})\n\n{table}{BLOCK_END}"
+    page.write_text(head + block + tail)
 
 
 def write_outputs(results: dict[str, Any], out: Path) -> str:

@@ -18,18 +18,18 @@ from service.manifest import Role, load_manifest
 
 
 def measure_direct(
-    version_dir: Path, batch_sizes: list[int], seconds: float, intra_op_threads: int = 0
+    version_dir: Path, batch_sizes: list[int], seconds: float, intra_op_threads: int = 0, provider: str = "cpu"
 ) -> list[dict[str, float]]:
     """Per batch size: calls/s, images/s and per-call latency percentiles (ms) over `seconds` of back-to-back runs.
 
-    `intra_op_threads` 0 is onnxruntime's default.
+    `intra_op_threads` 0 is onnxruntime's default; `provider` "cuda" puts the session on the GPU (as the service
+    does with GANSERVE_PROVIDER=cuda), anything else on the CPU.
     """
     manifest = load_manifest(version_dir)
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
-    session = ort.InferenceSession(
-        str(version_dir / manifest.onnx_file), options, providers=["CPUExecutionProvider"]
-    )
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if provider == "cuda" else ["CPUExecutionProvider"]
+    session = ort.InferenceSession(str(version_dir / manifest.onnx_file), options, providers=providers)
     noise = manifest.inputs[Role.noise]
     rng = np.random.default_rng(0)
     rows = []
@@ -50,6 +50,7 @@ def measure_direct(
         rows.append({
             "batch": batch,
             "threads": intra_op_threads,
+            "provider": session.get_providers()[0],
             "calls": len(times),
             "calls_per_s": len(times) / elapsed,
             "images_per_s": len(times) * batch / elapsed,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import run, write_outputs
+from bench.__main__ import BLOCK_END, BLOCK_START, run, update_docs, write_outputs
 from bench.config import BATCHING, NO_BATCHING, BenchConfig
 from tests.support.models import write_model_repo
 
@@ -50,3 +50,13 @@ def test_one_point_per_configuration_yields_every_figure(tmp_path: Path) -> None
     assert saved["configs"][0]["points"][0]["requests"] == results["configs"][0]["points"][0]["requests"]
     assert (tmp_path / "out.png").read_bytes().startswith(b"\x89PNG")
     assert "| batching | 3 | 2 |" in table
+
+
+def test_docs_block_is_replaced_and_the_rest_of_the_page_kept(tmp_path: Path) -> None:
+    page = tmp_path / "docs" / "performance.md"
+    page.parent.mkdir()
+    page.write_text(f"intro\n{BLOCK_START}\nold table\n{BLOCK_END}\noutro\n")
+    update_docs(page, "| new | table |\n", tmp_path / "bench" / "results" / "latest")
+    text = page.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "old table" not in text
+    assert "(../bench/results/latest.png)" in text and "| new | table |" in text
