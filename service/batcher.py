@@ -90,6 +90,7 @@ class Batcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"infer-{name}")
         self._closed = False
         self._busy = False  # a batch is running
+        self._running: list[_Part] = []
         self._backlog = False  # items arrived while it ran: they may wait for companions
 
     @property
@@ -102,15 +103,15 @@ class Batcher:
     async def stop(self) -> None:
         """Refuse new work, fail what is still queued, wait for the running batch, release the thread."""
         self._closed = True
+        running = self._running  # cancelling the loop clears it
         if self._task is not None:
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        for parts in self._groups.values():
-            for part in parts:
-                self._fail(part.request, Draining("the server is shutting down; retry on another replica"))
+        for part in [p for parts in self._groups.values() for p in parts] + running:
+            self._fail(part.request, Draining("the server is shutting down; retry on another replica"))
         self._groups.clear()
         self._set_queued(0)
         self._executor.shutdown(wait=True)
@@ -160,11 +161,11 @@ class Batcher:
                 parts = self._take()
                 self._backlog = self._queued > 0  # left over from a full batch: same rule as any backlog
                 if parts:
-                    self._busy = True
+                    self._busy, self._running = True, parts
                     try:
                         await self._execute(parts)
                     finally:
-                        self._busy = False
+                        self._busy, self._running = False, []
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug here must not stop the model being served

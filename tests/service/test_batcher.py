@@ -271,3 +271,20 @@ async def test_a_seeded_request_gives_identical_pngs_alone_and_inside_a_full_bat
     await asyncio.gather(blocker, *crowd)
     assert engine.sizes == [1, 64]  # mine ran as rows 30..32 of a full batch
     assert await mine == alone
+
+
+async def test_stop_fails_running_and_queued_requests_instead_of_leaving_them_waiting(
+        make: Callable[..., Batcher]) -> None:
+    engine = Engine(held=True)
+    batcher = await make(engine)
+    running = asyncio.ensure_future(batcher.run(rows(0)))
+    await until(lambda: engine.sizes == [1])
+    queued = asyncio.ensure_future(batcher.run(rows(1)))
+    await until(lambda: batcher.queued_items == 1)
+    engine.release()  # stop() waits for the worker thread to finish its batch
+    await batcher.stop()
+    for task in (running, queued):
+        with pytest.raises(Draining):
+            await task
+    with pytest.raises(Draining):
+        await batcher.run(rows(2))
