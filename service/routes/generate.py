@@ -52,7 +52,7 @@ async def generate(name: str, request: Request) -> Response:
         extra = {"seeds": f"{seed}-{seed + n - 1}"}
         if labels is not None:
             extra["labels"] = ",".join(str(x) for x in label_list)
-        text = png_text(model, seed=seed, truncation=body.truncation, **extra)
+        text = png_text(model, seed=seed, truncation=body.truncation) | extra
         grid = await unless_disconnected(request, render_grid(model, noise, labels, text, timeout))
         return png_response(grid, headers)
     texts = [png_text(model, seed=s, label=lab, truncation=body.truncation)
