@@ -1,7 +1,8 @@
 """Readiness, in-flight accounting and graceful drain.
 
 `RequestGate` is a pure ASGI middleware (cheap on the hot path). It counts requests in flight, answers every
-new request with a fast 503 + Retry-After once draining began (health and metrics stay open), and records
+new request with a fast 503 + Retry-After once draining began (health and metrics stay open), closes the
+connection after any answer given during a drain (so balancers stop reusing it), and records
 `ganserve_request_duration_seconds` for the model endpoints, whatever their outcome (422s and 503s included).
 
 `install_drain_on_sigterm` chains in front of the server's own SIGTERM handler: the first SIGTERM flips
@@ -80,30 +81,25 @@ class RequestGate:
                 metrics.rejected("draining")
             await _draining(send)
             return
-        if metrics is None:
-            self.lifecycle.enter()
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                self.lifecycle.leave()
-            return
-        assert match is not None
-        endpoint = _ENDPOINT.get(match["ep"] or "", "infer")
         status = 500
         started = time.perf_counter()
+        lifecycle = self.lifecycle
 
-        async def send_status(message: Message) -> None:
+        async def send_tracked(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if lifecycle.draining:  # answered during a drain: do not keep the connection for more requests
+                    message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)
 
-        self.lifecycle.enter()
+        lifecycle.enter()
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, send_tracked)
         finally:
-            self.lifecycle.leave()
-            metrics.request(endpoint, status, time.perf_counter() - started)
+            lifecycle.leave()
+            if match is not None and metrics is not None:
+                metrics.request(_ENDPOINT.get(match["ep"] or "", "infer"), status, time.perf_counter() - started)
 
 
 async def _draining(send: Send) -> None:

@@ -52,6 +52,7 @@ def test_sigterm_drains_in_flight_requests_refuses_new_ones_and_exits_0(
     assert refused.json()["type"] == "draining"
     worker.join(60)
     assert result["r"].status_code == 200 and len(result["r"].json()["images"]) == 6  # accepted: finished
+    assert result["r"].headers["connection"] == "close"  # and the balancer is told not to reuse the connection
     assert server.wait(30) == 0
     assert "drained" in server.log()
 
