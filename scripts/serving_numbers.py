@@ -1,10 +1,11 @@
 """The serving core's closing numbers (issue 2): one-image clients at 1/16/64 concurrency with batching on and
 off, 64-image requests, and onnxruntime called directly at batch 1 and 64 as the ceiling.
 
-    nice -n 10 python scripts/serving_numbers.py --models-dir models --model dcgan-mnist [--duration 5]
+    nice -n 5 python scripts/serving_numbers.py --models-dir models --model dcgan-mnist [--duration 4 --rounds 3]
 
-Starts real `ganserve serve` processes (tests/support/server.py) and drives them with wrk (closed loop, one
-wrk thread). Prints one table; the full benchmark with plots and targets is `python -m bench` (issue 5).
+Starts two real `ganserve serve` processes (batching on, and MAX_BATCH_SIZE=1) with tests/support/server.py and
+drives them with wrk (closed loop, one wrk thread). Prints one table; the full benchmark with plots and targets is
+`python -m bench` (issue 5).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import onnxruntime as ort
@@ -47,9 +49,10 @@ def wrk(url: str, model: str, n: int, clients: int, duration: float, script: Pat
             "errors": float(errors.group(1)) if errors else 0.0}
 
 
-def direct(model_path: Path, latent: int, threads: int) -> dict[str, float]:
+def direct(model_path: Path, latent: int, threads: int, spinning: bool) -> dict[str, float]:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
     result = {}
     for batch in (1, 64):
@@ -71,26 +74,35 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models-dir", type=Path, default=Path("models"))
     p.add_argument("--model", default="dcgan-mnist")
-    p.add_argument("--duration", type=float, default=5.0)
+    p.add_argument("--duration", type=float, default=4.0, help="seconds per measurement")
+    p.add_argument("--rounds", type=int, default=3, help="measurements per point (the median is reported)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra GANSERVE_ settings")
     args = p.parse_args()
     manifest = load_manifest(next((args.models_dir / args.model).iterdir()))
     extra = {f"GANSERVE_{kv.split('=', 1)[0]}": kv.split("=", 1)[1] for kv in args.set}
-    ceiling = direct(args.models_dir / args.model / manifest.version / manifest.onnx_file, manifest.latent_dim or 0,
-                     int(extra.get("GANSERVE_INTRA_OP_THREADS", "0")))
-    print(f"onnxruntime direct: batch 1 p50 {ceiling['b1_ms']:.3f} ms ({ceiling['b1_images_s']:.0f} images/s), "
-          f"batch 64 {ceiling['b64_images_s']:.0f} images/s")
+    path = args.models_dir / args.model / manifest.version / manifest.onnx_file
+    threads = int(extra.get("GANSERVE_INTRA_OP_THREADS", "0"))
+    for spinning in (True, False):  # onnxruntime's default, and what the service uses
+        ceiling = direct(path, manifest.latent_dim or 0, threads, spinning)
+        print(f"onnxruntime direct (spinning {'on' if spinning else 'off'}): batch 1 p50 {ceiling['b1_ms']:.3f} ms "
+              f"({ceiling['b1_images_s']:.0f} images/s), batch 64 {ceiling['b64_images_s']:.0f} images/s")
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         script = Path(tmp) / "generate.lua"
         script.write_text(LUA)
-        for config, env in (("batching", {}), ("no batching", {"GANSERVE_MAX_BATCH_SIZE": "1"})):
-            with running_server(args.models_dir, extra | env, log_dir=Path(tmp)) as server:
-                wrk(server.url, args.model, 1, 4, 1.0, script)  # warm the connection pool and caches
-                points = [(1, 1), (1, 16), (1, 64)] + ([(64, 4)] if config == "batching" else [])
-                for n, clients in points:
-                    r = wrk(server.url, args.model, n, clients, args.duration, script)
-                    rows.append((config, n, clients, r))
+        servers = {config: stack.enter_context(running_server(args.models_dir, extra | env, log_dir=Path(tmp)))
+                   for config, env in (("batching", {}), ("no batching", {"GANSERVE_MAX_BATCH_SIZE": "1"}))}
+        for server in servers.values():
+            wrk(server.url, args.model, 1, 4, 1.0, script)  # warm connections and caches
+        # Configurations alternate point by point and round by round, so load from other processes on a shared
+        # machine drifts over both alike; each figure is the median over the rounds.
+        for n, clients in ((1, 1), (1, 16), (1, 64), (64, 4)):
+            runs: dict[str, list[dict[str, float]]] = {config: [] for config in servers}
+            for _ in range(args.rounds):
+                for config, server in servers.items():
+                    runs[config].append(wrk(server.url, args.model, n, clients, args.duration, script))
+            for config, measured in runs.items():
+                rows.append((config, n, clients, {k: statistics.median(r[k] for r in measured) for k in measured[0]}))
     print(f"{'config':<12} {'images/req':>10} {'clients':>7} {'req/s':>8} {'images/s':>9} {'p50 ms':>8} "
           f"{'p99 ms':>8} {'errors':>6}")
     for config, n, clients, r in rows:
