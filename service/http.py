@@ -77,14 +77,20 @@ def json_bytes_response(data: bytes, status: int = 200) -> Response:
     return Response(data, status_code=status, media_type="application/json")
 
 
+WATCH_AFTER_S = 0.002  # requests answered sooner never pay for a disconnect watcher (~0.15 ms each)
+
+
 async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
     """Await `work`; if the client disconnects first, cancel it (its unstarted items are dropped) and raise Cancelled.
 
-    Once the body has been read, the next ASGI `receive()` only returns when the client goes away.
+    Once the body has been read, the next ASGI `receive()` only returns when the client goes away. The watcher
+    starts only once the work has taken WATCH_AFTER_S: by then its items are queued behind other work, which is
+    when dropping them matters; a lone request on an idle model runs at once and would gain nothing.
     """
     task = asyncio.current_task()
     assert task is not None
     gone = False
+    watcher: asyncio.Future[None] | None = None
 
     async def watch() -> None:
         nonlocal gone
@@ -93,7 +99,11 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
             gone = True
             task.cancel()
 
-    watcher = asyncio.ensure_future(watch())
+    def start_watching() -> None:
+        nonlocal watcher
+        watcher = asyncio.ensure_future(watch())
+
+    timer = asyncio.get_running_loop().call_later(WATCH_AFTER_S, start_watching)
     try:
         return await work
     except asyncio.CancelledError:
@@ -101,4 +111,6 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
             raise Cancelled("the client disconnected") from None
         raise
     finally:
-        watcher.cancel()
+        timer.cancel()
+        if watcher is not None:
+            watcher.cancel()
