@@ -104,7 +104,7 @@ def test_a_full_queue_is_refused_at_once_with_the_configured_status(
     busy = threading.Thread(target=httpx.post, args=(server.url + SLOW,), kwargs={"json": {"n": 4}, "timeout": 60})
     busy.start()
     wait_for(lambda: queued(server) == 3)
-    refused = httpx.post(server.url + SLOW, json={"n": 2})
+    refused = httpx.post(server.url + SLOW, json={"n": 4})  # does not fit while any of the 3 is still queued
     assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
     assert refused.json()["type"] == "queue_full"
     busy.join(60)
