@@ -41,7 +41,7 @@ def test_sigterm_drains_in_flight_requests_refuses_new_ones_and_exits_0(
     server = start_server(slow_models, env={"GANSERVE_MAX_BATCH_SIZE": "1", "GANSERVE_DRAIN_TIMEOUT_S": "60"})
     result: dict[str, httpx.Response] = {}
     worker = threading.Thread(target=lambda: result.update(
-        r=httpx.post(server.url + SLOW, json={"n": 6, "seed": 1}, timeout=60)))
+        r=httpx.post(server.url + SLOW, json={"n": 12, "seed": 1}, timeout=60)))
     worker.start()
     wait_for(lambda: queued(server) >= 1)  # one image running, the rest queued behind it
     server.terminate()
@@ -51,7 +51,7 @@ def test_sigterm_drains_in_flight_requests_refuses_new_ones_and_exits_0(
     assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
     assert refused.json()["type"] == "draining"
     worker.join(60)
-    assert result["r"].status_code == 200 and len(result["r"].json()["images"]) == 6  # accepted: finished
+    assert result["r"].status_code == 200 and len(result["r"].json()["images"]) == 12  # accepted: finished
     assert result["r"].headers["connection"] == "close"  # and the balancer is told not to reuse the connection
     assert server.wait(30) == 0
     assert "drained" in server.log()
