@@ -4,7 +4,7 @@
     python -m bench --quick         # ~1.5 min subset, no memory check -> bench/results/tmp/quick.*
     python -m bench --models-dir models --model dcgan-mnist --set INTRA_OP_THREADS=2 --set WORKERS=1
 
-Each run measures: onnxruntime direct at batch 1/8/64 (the ceiling); then, per service configuration (`batching`
+Each run measures: onnxruntime direct at batch 1/8/64 (the ceiling, at the start and again at the end); then, per service configuration (`batching`
 with the given settings, `no-batching` = the same with GANSERVE_MAX_BATCH_SIZE=1), a real `ganserve serve` process
 under closed-loop wrk load at 1/16/64/256 clients x 1/64 images per request; then a 100,000-request memory check.
 It writes OUT.json (every figure), OUT.md (tables and target verdicts) and OUT.png (throughput and p99 against
@@ -124,26 +124,32 @@ def to_config(args: argparse.Namespace) -> BenchConfig:
     return cfg
 
 
+def _direct(cfg: BenchConfig, when: str, log: Any) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for threads in cfg.direct_threads():
+        log(f"direct onnxruntime ({when}), {threads or 'default'} threads, batches {cfg.direct_batches} "
+            f"(load average {_loadavg()})")  # fmt: skip
+        for r in measure_direct(cfg.models_dir / cfg.model / cfg.version, cfg.direct_batches, cfg.direct_s, threads,
+                                cfg.settings.get("GANSERVE_PROVIDER", "cpu")):  # fmt: skip
+            log(f"  batch {r['batch']:>3}: {r['images_per_s']:8.1f} img/s, p50 {r['p50_ms']:.3f} ms")
+            rows.append(r | {"when": when})
+    return rows
+
+
 def run(cfg: BenchConfig, command: str, log: Any = print) -> dict[str, Any]:
     manifest = load_manifest(cfg.models_dir / cfg.model / cfg.version)
     results: dict[str, Any] = {"command": command, "config": cfg.to_json(), "machine": _machine(),
                                "model": {"name": cfg.model, "version": cfg.version,
                                          "description": manifest.description or manifest.kind.value}}  # fmt: skip
     results["machine"]["loadavg_start"] = _loadavg()
-    results["direct"] = []
-    for threads in cfg.direct_threads():
-        log(f"direct onnxruntime, {threads or 'default'} threads, batches {cfg.direct_batches} "
-            f"(load average {_loadavg()})")  # fmt: skip
-        rows = measure_direct(cfg.models_dir / cfg.model / cfg.version, cfg.direct_batches, cfg.direct_s, threads,
-                              cfg.settings.get("GANSERVE_PROVIDER", "cpu"))
-        for r in rows:
-            log(f"  batch {r['batch']:>3}: {r['images_per_s']:8.1f} img/s, p50 {r['p50_ms']:.3f} ms")
-        results["direct"] += rows
+    results["direct"] = _direct(cfg, "start", log)
     log(f"service sweep (load average {_loadavg()})")
     results["configs"] = run_configs(cfg, log)
     if cfg.soak_requests:
         log(f"memory check: {cfg.soak_warmup_requests} warm-up + {cfg.soak_requests} requests")
         results["soak"] = run_soak(cfg, log)
+    # the ceiling again at the end: on a shared machine the background load drifts during a run
+    results["direct"] += _direct(cfg, "end", log)
     results["machine"]["loadavg_end"] = _loadavg()
     results["targets"] = evaluate(results)
     return results

@@ -25,12 +25,12 @@ def markdown(results: dict[str, Any]) -> str:
         f"Model: `{results['model']['name']}/{results['model']['version']}` ({results['model']['description']}).",
         f"Command: `{results['command']}`",
         "",
-        "| onnxruntime direct | threads | calls/s | images/s | p50 ms | p99 ms |",
-        "|---|---|---:|---:|---:|---:|",
+        "| onnxruntime direct | threads | measured | calls/s | images/s | p50 ms | p99 ms |",
+        "|---|---|---|---:|---:|---:|---:|",
     ]
     for r in results["direct"]:
-        lines.append(f"| batch {r['batch']} | {r.get('threads') or 'default'} | {r['calls_per_s']:.0f} | "
-                     f"{r['images_per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")  # fmt: skip
+        lines.append(f"| batch {r['batch']} | {r.get('threads') or 'default'} | {r.get('when', '')} | "
+                     f"{r['calls_per_s']:.0f} | {r['images_per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
     lines += [
         "",
         "| service | images/req | clients | req/s | images/s | p50 ms | p95 ms | p99 ms | 2xx | 503 | other "
@@ -74,7 +74,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
             ax_tp.plot(xs, [p["images_per_s"] for p in pts], **style)
             ax_lat.plot(xs, [p["latency_ms"]["99"] for p in pts], **style)
     for r in results["direct"]:
-        if r["batch"] in (1, 64) and not r.get("threads"):
+        if r["batch"] in (1, 64) and not r.get("threads") and r.get("when", "start") == "start":
             ax_tp.axhline(r["images_per_s"], color="grey", lw=0.8, ls=":")
             ax_tp.annotate(f"onnxruntime direct, batch {r['batch']}", (0.01, r["images_per_s"]), fontsize=7,
                            color="grey", va="bottom", xycoords=("axes fraction", "data"))  # fmt: skip
