@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.requests import Request
 
-from service.errors import json_error
+from service.errors import Draining, NotReady
 from service.state import get_service
 
 router = APIRouter(tags=["health"])
@@ -17,12 +17,12 @@ async def live() -> dict[str, bool]:
     return {"live": True}
 
 
-@router.get("/v2/health/ready", response_model=None)
-async def ready(request: Request) -> object:
+@router.get("/v2/health/ready")
+async def ready(request: Request) -> dict[str, bool]:
     """Models are loaded and the server is not draining (send traffic only while this is 200)."""
     lifecycle = get_service(request).lifecycle
     if lifecycle.draining:
-        return json_error(503, "draining for shutdown", "draining", {"Retry-After": "1"})
+        raise Draining("draining for shutdown")
     if not lifecycle.ready:
-        return json_error(503, "no model is loaded (yet)", "not_ready", {"Retry-After": "1"})
+        raise NotReady("no model is loaded (yet)")
     return {"ready": True}
