@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
+
 import numpy as np
 
 from service.batcher import Finish

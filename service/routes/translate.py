@@ -14,8 +14,15 @@ from starlette.responses import Response
 from service.codecs import b64decode, decode_upload
 from service.errors import InvalidImage, MalformedRequest, UnsupportedMediaType, WrongKind
 from service.generation import png_finisher, png_text
-from service.http import (is_json, json_bytes_response, parse_json, png_response, read_body, unless_disconnected,
-                          wants_png)
+from service.http import (
+    is_json,
+    json_bytes_response,
+    parse_json,
+    png_response,
+    read_body,
+    unless_disconnected,
+    wants_png,
+)
 from service.manifest import Kind, Role
 from service.registry import ServedModel
 from service.schemas import TranslateRequest

@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 from service.manifest import load_manifest
-from service.runtime import (CPU, CUDA, Runtime, RuntimeLoadError, create_session, cuda_driver_present, dummy_feeds,
-                             warm_up_sizes)
+from service.runtime import (
+    CPU,
+    CUDA,
+    Runtime,
+    RuntimeLoadError,
+    create_session,
+    cuda_driver_present,
+    dummy_feeds,
+    warm_up_sizes,
+)
 from tests.support.models import tiny_generator
 
 MODEL = tiny_generator().SerializeToString()
