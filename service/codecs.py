@@ -12,7 +12,6 @@ import binascii
 import io
 import math
 import struct
-import warnings
 import zlib
 from collections.abc import Mapping
 
@@ -90,14 +89,12 @@ def decode_upload(data: bytes, *, channels: int, size: tuple[int, int] | None, v
     if not data:
         raise InvalidImage("the image is empty")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS)
-            width, height = image.size
-            if width * height > max_pixels:
-                raise PayloadTooLarge(f"image is {width}x{height} pixels; the limit is {max_pixels} pixels")
-            image.load()
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        image = Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS)  # reads the header only
+        width, height = image.size
+        if width * height > max_pixels:
+            raise PayloadTooLarge(f"image is {width}x{height} pixels; the limit is {max_pixels} pixels")
+        image.load()
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:  # Pillow's own, coarser limit
         raise PayloadTooLarge(f"image is too large to decode safely ({e})") from e
     except UnidentifiedImageError:
         raise InvalidImage("the upload is not a PNG or JPEG image") from None
