@@ -126,11 +126,11 @@ def to_config(args: argparse.Namespace) -> BenchConfig:
 
 def _direct(cfg: BenchConfig, when: str, log: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for threads in cfg.direct_threads():
-        log(f"direct onnxruntime ({when}), {threads or 'default'} threads, batches {cfg.direct_batches} "
-            f"(load average {_loadavg()})")  # fmt: skip
+    for threads, spinning in cfg.direct_variants():
+        log(f"direct onnxruntime ({when}), {threads or 'default'} threads, spinning {spinning}, batches "
+            f"{cfg.direct_batches} (load average {_loadavg()})")  # fmt: skip
         for r in measure_direct(cfg.models_dir / cfg.model / cfg.version, cfg.direct_batches, cfg.direct_s, threads,
-                                cfg.settings.get("GANSERVE_PROVIDER", "cpu")):  # fmt: skip
+                                cfg.settings.get("GANSERVE_PROVIDER", "cpu"), spinning):  # fmt: skip
             log(f"  batch {r['batch']:>3}: {r['images_per_s']:8.1f} img/s, p50 {r['p50_ms']:.3f} ms")
             rows.append(r | {"when": when})
     return rows

@@ -54,11 +54,14 @@ class BenchConfig:
     def deadline_ms(self, config: str) -> float:
         return float(self.env(config).get("GANSERVE_DEADLINE_MS", "10000"))  # the documented default
 
-    def direct_threads(self) -> list[int]:
-        """onnxruntime's default (0), plus every GANSERVE_INTRA_OP_THREADS a configuration sets."""
-        given = {int(env["GANSERVE_INTRA_OP_THREADS"]) for env in map(self.env, self.configs)
-                 if env.get("GANSERVE_INTRA_OP_THREADS")}  # fmt: skip
-        return sorted({0} | given)
+    def direct_variants(self) -> list[tuple[int, bool]]:
+        """(intra-op threads, spinning): onnxruntime's defaults (0, True), plus each configuration's own."""
+        variants = {(0, True)}
+        for env in map(self.env, self.configs):
+            threads = int(env.get("GANSERVE_INTRA_OP_THREADS") or 0)
+            spinning = env.get("GANSERVE_INTRA_OP_SPINNING", "false").lower() in ("1", "true", "yes", "on")
+            variants.add((threads, spinning))
+        return sorted(variants)
 
     def to_json(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

@@ -17,6 +17,10 @@ def _others(p: dict[str, Any]) -> str:
     return ", ".join([f"{v}x{k}" for k, v in codes.items()] + [f"{v} {k}" for k, v in sock.items()]) or "0"
 
 
+def _per_cpu(p: dict[str, Any]) -> str:
+    return f"{p['images_per_s'] / p['server_cpu_cores']:.0f}" if p["server_cpu_cores"] > 0 else "-"
+
+
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -25,17 +29,18 @@ def markdown(results: dict[str, Any]) -> str:
         f"Model: `{results['model']['name']}/{results['model']['version']}` ({results['model']['description']}).",
         f"Command: `{results['command']}`",
         "",
-        "| onnxruntime direct | threads | measured | calls/s | images/s | p50 ms | p99 ms |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| onnxruntime direct | threads | spinning | measured | calls/s | images/s | p50 ms | p99 ms |",
+        "|---|---|---|---|---:|---:|---:|---:|",
     ]
     for r in results["direct"]:
-        lines.append(f"| batch {r['batch']} | {r.get('threads') or 'default'} | {r.get('when', '')} | "
-                     f"{r['calls_per_s']:.0f} | {r['images_per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+        lines.append(f"| batch {r['batch']} | {r.get('threads') or 'default'} | {r.get('spinning', '')} | "
+                     f"{r.get('when', '')} | {r['calls_per_s']:.0f} | {r['images_per_s']:.0f} | {r['p50_ms']:.2f} | "
+                     f"{r['p99_ms']:.2f} |")  # fmt: skip
     lines += [
         "",
         "| service | images/req | clients | req/s | images/s | p50 ms | p95 ms | p99 ms | 2xx | 503 | other "
-        "| mean batch | service CPU (cores) | wrk CPU (cores) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        "| mean batch | service CPU (cores) | images per CPU-s | wrk CPU (cores) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for run in results["configs"]:
         for p in run["points"]:
@@ -45,7 +50,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {run['name']} | {p['images_per_request']} | {p['concurrency']} | {p['requests_per_s']:.0f} | "
                 f"{p['images_per_s']:.0f} | {lat['50']:.2f} | {lat['95']:.2f} | {lat['99']:.2f} | {ok} | "
                 f"{p['refused']} | {_others(p)} | {_batch(p)} | {p['server_cpu_cores']:.2f} | "
-                f"{p['wrk_cpu_cores']:.2f} |"
+                f"{_per_cpu(p)} | {p['wrk_cpu_cores']:.2f} |"
             )
     lines += ["", "Peak resident memory per configuration (VmHWM, all server processes): " + ", ".join(
         f"{run['name']} {run['server_peak_rss_mb']:.0f} MiB" for run in results["configs"]) + "."]  # fmt: skip
@@ -74,7 +79,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
             ax_tp.plot(xs, [p["images_per_s"] for p in pts], **style)
             ax_lat.plot(xs, [p["latency_ms"]["99"] for p in pts], **style)
     for r in results["direct"]:
-        if r["batch"] in (1, 64) and not r.get("threads") and r.get("when", "start") == "start":
+        if r["batch"] in (1, 64) and not r.get("threads") and r.get("spinning", True) and r.get("when") == "start":
             ax_tp.axhline(r["images_per_s"], color="grey", lw=0.8, ls=":")
             ax_tp.annotate(f"onnxruntime direct, batch {r['batch']}", (0.01, r["images_per_s"]), fontsize=7,
                            color="grey", va="bottom", xycoords=("axes fraction", "data"))  # fmt: skip

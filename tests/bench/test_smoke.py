@@ -27,7 +27,9 @@ def test_one_point_per_configuration_yields_every_figure(tmp_path: Path) -> None
     results = run(cfg, "pytest", log=lambda _: None)
     table = write_outputs(results, cfg.out)
 
-    assert [(r["batch"], r["when"]) for r in results["direct"]] == [(1, "start"), (3, "start"), (1, "end"), (3, "end")]
+    # onnxruntime's defaults (spinning) and the service's options (no spinning), at the start and at the end
+    assert [(r["batch"], r["spinning"], r["when"]) for r in results["direct"]] == [
+        (b, spin, when) for when in ("start", "end") for spin in (False, True) for b in (1, 3)]
     assert all(r["images_per_s"] > 0 for r in results["direct"])
     assert [c["name"] for c in results["configs"]] == [BATCHING, NO_BATCHING]
     for config in results["configs"]:
