@@ -41,7 +41,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 MANIFEST_FILE = "manifest.json"
 ONNX_FILE = "model.onnx"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
