@@ -9,19 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # best unconditional recipe: DCGAN generator, spectral-norm D with minibatch stddev, hinge loss, EMA of G
+    # best unconditional recipe on this CPU budget: the DCGAN networks with a batch-norm D, non-saturating loss and
+    # one-sided label smoothing, plus an EMA of G. (A spectral-norm D with hinge loss learned several times slower
+    # per minute here: Fréchet distance 44x the floor after 1,000 steps, against ~10x for this recipe's family.)
     "dcgan-mnist": dict(
-        family="dcgan", name="dcgan-mnist", loss="hinge", spectral_norm=True, mbstd=True, ema_decay=0.999,
+        family="dcgan", name="dcgan-mnist", loss="nonsaturating", label_smoothing=0.1, ema_decay=0.999,
         steps=5000, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, width=32, latent_dim=64,
         threads=1, max_minutes=29, export_dir="models",
     ),
-    # class-conditional: label embedding in G, projection D with spectral norm, hinge loss, EMA
+    # class-conditional: label embedding in G, projection D (batch norm, as above), non-saturating loss, EMA
     "cgan-mnist": dict(
-        family="cgan", name="cgan-mnist", loss="hinge", spectral_norm=True, ema_decay=0.999,
+        family="cgan", name="cgan-mnist", loss="nonsaturating", label_smoothing=0.1, ema_decay=0.999,
         steps=5000, batch_size=64, width=32, latent_dim=64, threads=1, max_minutes=29, export_dir="models",
     ),
+    # L1 does most of the work on this task: 300 steps already reach SSIM 0.96 (target 0.85)
     "pix2pix-lowres": dict(
-        family="pix2pix", name="pix2pix-lowres", task="lowres", steps=1500, batch_size=32, width=32,
+        family="pix2pix", name="pix2pix-lowres", task="lowres", steps=300, batch_size=32, width=32,
         threads=1, max_minutes=29, export_dir="models",
     ),
     "cyclegan-thicken": dict(
