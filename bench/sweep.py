@@ -68,13 +68,21 @@ def measure_point(server: Server, cfg: BenchConfig, images: int, clients: int, d
     after_s = server.stats()
     _wait_idle(server, cfg.model)
     after_m = _histograms(server.metrics(), cfg.model)
-    batches = after_m[BATCH] - before_m[BATCH]
     seconds = wrk["duration_us"] / 1e6
+    # with several uvicorn workers each keeps its own registry and a scrape reaches one of them at random, so
+    # differences between scrapes would mix processes: report nothing rather than wrong numbers
+    one_process = int(server.env.get("GANSERVE_WORKERS", "1")) == 1
+    batches = after_m[BATCH] - before_m[BATCH]
+    batch_size: dict[str, Any] = {"batches": int(batches.count), "mean": batches.mean,
+                                  "histogram": batches.per_bucket()} if one_process else {
+                                  "batches": None, "mean": None, "histogram": None,
+                                  "note": "not measured: per-worker /metrics with GANSERVE_WORKERS > 1"}  # fmt: skip
     stages = {}
     for stage in STAGES:
         h = after_m[stage] - before_m[stage]
         stages[stage.removeprefix("ganserve_").removesuffix("_seconds")] = {
-            "mean_ms": None if h.mean is None else h.mean * 1e3, "busy": h.sum / seconds}
+            "mean_ms": None if h.mean is None or not one_process else h.mean * 1e3,
+            "busy": h.sum / seconds if one_process else None}
     statuses: dict[str, int] = wrk["statuses"]
     total = sum(statuses.values())
     ok = sum(v for k, v in statuses.items() if k.startswith("2"))
@@ -105,7 +113,7 @@ def measure_point(server: Server, cfg: BenchConfig, images: int, clients: int, d
         "server_cpu_cores": (after_s.cpu_s - before_s.cpu_s) / seconds,
         "server_cpu_ms_per_request": 1e3 * (after_s.cpu_s - before_s.cpu_s) / total if total else None,
         "server_rss_mb": after_s.rss_bytes / 2**20,
-        "batch_size": {"batches": int(batches.count), "mean": batches.mean, "histogram": batches.per_bucket()},
+        "batch_size": batch_size,
         "stages": stages,
         "profile": None if profile_to is None else {"file": f"{profile_to}.txt"} | summarize(Path(f"{profile_to}.txt")),
     }
@@ -151,7 +159,7 @@ def _line(name: str, p: dict[str, Any]) -> str:
     return (f"  {name:>12} n={p['images_per_request']:<3} c={p['concurrency']:<4} {p['requests_per_s']:8.1f} req/s "
             f"{p['images_per_s']:8.1f} img/s  p50 {p['latency_ms']['50']:7.2f} ms  p99 {p['latency_ms']['99']:8.2f} ms"
             f"  {p['statuses']}  batch {p['batch_size']['mean'] or 0:.1f}  "
-            f"infer {p['stages']['inference_duration']['busy']:.2f}  srv {p['server_cpu_cores']:.2f} cores "
+            f"infer {p['stages']['inference_duration']['busy'] or 0:.2f}  srv {p['server_cpu_cores']:.2f} cores "
             f"{p['server_cpu_ms_per_request'] or 0:.2f} ms/req  wrk {p['wrk_cpu_cores']:.2f} cores")
 
 
