@@ -47,6 +47,7 @@ class TrainConfig:
     cycle_weight: float = 10.0  # CycleGAN
     identity_weight: float = 0.5  # CycleGAN, relative to cycle_weight
     pool_size: int = 50  # CycleGAN image pool
+    clusters: int = 20  # self-conditioned GAN: k-means clusters that stand in for class labels
     # bookkeeping
     seed: int = 0
     device: str = "auto"  # auto (CUDA if available, else CPU) | cpu | cuda
@@ -101,6 +102,8 @@ class TrainConfig:
                 raise ConfigError(f"{f} must be in [0, 1), got {getattr(self, f)}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be auto | cpu | cuda, got {self.device!r}")
+        if self.clusters < 2:
+            raise ConfigError(f"clusters must be at least 2, got {self.clusters}")
         if self.threads < 0 or self.max_minutes < 0 or self.pool_size < 0:
             raise ConfigError("threads, max_minutes and pool_size must not be negative")
 

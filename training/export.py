@@ -189,5 +189,5 @@ def export_trainer(trainer: Trainer, cfg: TrainConfig, models_dir: Path, summary
             desc = DESCRIPTIONS[spec.kind]
         num_classes = 10 if spec.kind == "conditional" else None
         out.append(export_generator(spec.module, spec.kind, spec.example, models_dir / name / cfg.export_version,
-                                    cfg.latent_dim, num_classes, prov, desc))  # fmt: skip
+                                    spec.latent_dim or cfg.latent_dim, num_classes, prov, desc))  # fmt: skip
     return out

@@ -6,7 +6,7 @@ from training.presets import PRESETS, get_preset
 
 
 def test_unknown_family_fails_with_valid_list() -> None:
-    with pytest.raises(ConfigError, match="valid families: gan, dcgan, wgan, wgan-gp, cgan, pix2pix, cyclegan"):
+    with pytest.raises(ConfigError, match="valid families: gan, dcgan, wgan, wgan-gp, cgan, selfcond, pix2pix, cyclegan"):
         build_config({"family": "stylegan"})
 
 

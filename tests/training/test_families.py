@@ -17,6 +17,7 @@ CASES = {
     "wgan": {"n_critic": 2},
     "wgan-gp": {"n_critic": 2, "mbstd": True},
     "cgan": {"spectral_norm": True, "ema_decay": 0.9},
+    "selfcond": {"clusters": 3, "ema_decay": 0.9},
     "pix2pix": {"task": "lowres"},
     "cyclegan": {"task": "thicken", "pool_size": 4},
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from training.families import cgan, cyclegan, dcgan, gan, pix2pix, wgan, wgan_gp
+from training.families import cgan, cyclegan, dcgan, gan, pix2pix, selfcond, wgan, wgan_gp
 
 FAMILIES: dict[str, ModuleType] = {
     "gan": gan,
@@ -12,6 +12,7 @@ FAMILIES: dict[str, ModuleType] = {
     "wgan": wgan,
     "wgan-gp": wgan_gp,
     "cgan": cgan,
+    "selfcond": selfcond,
     "pix2pix": pix2pix,
     "cyclegan": cyclegan,
 }

@@ -30,6 +30,7 @@ class ExportSpec:
     kind: str  # unconditional | conditional | translation
     example: Callable[[int, torch.Generator], tuple[torch.Tensor, ...]]
     provenance: dict[str, Any] = field(default_factory=dict)
+    latent_dim: int | None = None  # the graph's noise size when it differs from the config's
 
 
 def unwrap(net: nn.Module) -> nn.Module:

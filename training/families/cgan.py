@@ -29,11 +29,16 @@ NUM_CLASSES = 10
 class Trainer(BaseTrainer):
     KIND = KIND
 
-    def __init__(self, cfg: TrainConfig, device: torch.device, dist: DistInfo) -> None:
+    def __init__(self, cfg: TrainConfig, device: torch.device, dist: DistInfo,
+                 labels: torch.Tensor | None = None, num_classes: int = NUM_CLASSES) -> None:  # fmt: skip
+        """`labels` (N,) replace the digit labels (the self-conditioned GAN passes cluster ids)."""
         super().__init__(cfg, device, dist)
         self.real, self.labels = train_digits()
-        G = ConvGenerator(cfg.latent_dim, cfg.width, num_classes=NUM_CLASSES)
-        D = ConvDiscriminator(cfg.width, sn=cfg.spectral_norm, mbstd=cfg.mbstd, num_classes=NUM_CLASSES)
+        if labels is not None:
+            self.labels = labels
+        self.num_classes = num_classes
+        G = ConvGenerator(cfg.latent_dim, cfg.width, num_classes=num_classes)
+        D = ConvDiscriminator(cfg.width, sn=cfg.spectral_norm, mbstd=cfg.mbstd, num_classes=num_classes)
         init_normal_(G)
         init_normal_(D)
         self.G = self.add("G", G, cfg.lr_g, ema=True)
@@ -42,11 +47,11 @@ class Trainer(BaseTrainer):
         bce = cfg.loss in ("nonsaturating", "minimax")
         self.d_loss = partial(d_loss, real_target=1.0 - cfg.label_smoothing) if bce else d_loss
         # grid: 8 rows of noise, one column per class
-        self.fixed_z = fixed_noise(8, cfg.latent_dim).repeat_interleave(NUM_CLASSES, 0)
-        self.fixed_y = torch.arange(NUM_CLASSES).repeat(8)
+        self.fixed_z = fixed_noise(8, cfg.latent_dim).repeat_interleave(num_classes, 0)
+        self.fixed_y = torch.arange(num_classes).repeat(8)
 
     def fake_labels(self, n: int) -> torch.Tensor:
-        return torch.randint(NUM_CLASSES, (n,), generator=self.rng).to(self.device)
+        return torch.randint(self.num_classes, (n,), generator=self.rng).to(self.device)
 
     def step(self, it: int) -> dict[str, float]:
         b = self.cfg.batch_size
@@ -68,7 +73,7 @@ class Trainer(BaseTrainer):
     def grid(self) -> tuple[torch.Tensor, int]:
         G = self.generator("G")
         with self.evaluating(G):
-            return G(self.fixed_z.to(self.device), self.fixed_y.to(self.device)).float().cpu(), NUM_CLASSES
+            return G(self.fixed_z.to(self.device), self.fixed_y.to(self.device)).float().cpu(), self.num_classes
 
     def exports(self) -> list[ExportSpec]:
         latent = self.cfg.latent_dim
