@@ -86,8 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _machine() -> dict[str, Any]:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())  # fmt: skip
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()
+    # best effort: a missing git or wrk shows as "?" rather than stopping the run
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                            check=False).stdout.strip()  # fmt: skip
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()
     import onnxruntime
 
     return {"cpu_model": cpu, "nproc": len(os.sched_getaffinity(0)), "python": platform.python_version(),

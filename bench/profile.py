@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Self
 
 RATE_HZ = 200
 
@@ -31,7 +32,7 @@ class Profiler:
                      "--threads", "--rate", str(RATE_HZ), "--duration", str(max(1, round(seconds)))]
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> Profiler:
+    def __enter__(self) -> Self:
         self._proc = subprocess.Popen(self._cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         return self
 

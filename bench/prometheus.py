@@ -37,7 +37,7 @@ class Histogram:
         below = 0.0
         for le in sorted(self.buckets):
             key = "+Inf" if math.isinf(le) else f"{le:g}"
-            out[key] = int(round(self.buckets[le] - below))
+            out[key] = round(self.buckets[le] - below)
             below = self.buckets[le]
         return out
 

@@ -24,8 +24,8 @@ def _per_cpu(p: dict[str, Any]) -> str:
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
-        f"Machine: {m['cpu_model']}, nproc {m['nproc']}, load average {m['loadavg_start']} at start, "
-        f"{m['loadavg_end']} at end; {m['date']}; commit {m['commit']}.",
+        (f"Machine: {m['cpu_model']}, nproc {m['nproc']}, load average {m['loadavg_start']} at start, "
+         f"{m['loadavg_end']} at end; {m['date']}; commit {m['commit']}."),
         f"Model: `{results['model']['name']}/{results['model']['version']}` ({results['model']['description']}).",
         f"Command: `{results['command']}`",
         "",
@@ -38,8 +38,8 @@ def markdown(results: dict[str, Any]) -> str:
                      f"{r['p99_ms']:.2f} |")  # fmt: skip
     lines += [
         "",
-        "| service | images/req | clients | req/s | images/s | p50 ms | p95 ms | p99 ms | 2xx | 503 | other "
-        "| mean batch | service CPU (cores) | images per CPU-s | wrk CPU (cores) |",
+        ("| service | images/req | clients | req/s | images/s | p50 ms | p95 ms | p99 ms | 2xx | 503 | other "
+         "| mean batch | service CPU (cores) | images per CPU-s | wrk CPU (cores) |"),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for run in results["configs"]:

@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Self
 
 import httpx
 
@@ -82,7 +83,7 @@ class Server:
     """`with Server(models_dir, env) as srv:` runs `ganserve serve` on a free loopback port until the block ends."""
 
     # `ganserve serve` without needing the console script installed; the same code path
-    COMMAND = [sys.executable, "-m", "ganserve.cli", "serve"]
+    COMMAND: ClassVar[list[str]] = [sys.executable, "-m", "ganserve.cli", "serve"]
 
     def __init__(self, models_dir: Path, env: dict[str, str], model: str, log_path: Path) -> None:
         self.models_dir = models_dir
@@ -98,11 +99,11 @@ class Server:
         assert self._proc is not None
         return self._proc.pid
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Self:
         cmd = [*self.COMMAND, "--host", "127.0.0.1", "--port", str(self.port), "--models-dir", str(self.models_dir)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GANSERVE_")} | self.env
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "wb")  # noqa: SIM115 - closed when the server stops
+        log = open(self.log_path, "wb")  # closed when the server stops
         self._proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self._log = log
         try:

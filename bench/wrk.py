@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SCRIPT = Path(__file__).with_name("generate.lua")
 MARKER = "BENCH_JSON "
@@ -43,7 +44,7 @@ def wrk_binary() -> str:
     return path
 
 
-def run_wrk(run: WrkRun) -> dict[str, object]:
+def run_wrk(run: WrkRun) -> dict[str, Any]:
     """Run wrk once; return its summary with latency in microseconds, statuses, and its CPU seconds."""
     threads = max(1, min(run.threads, run.connections))
     cmd = [
@@ -71,7 +72,7 @@ def run_wrk(run: WrkRun) -> dict[str, object]:
     line = next((ln for ln in out.splitlines() if ln.startswith(MARKER)), None)
     if line is None:
         raise WrkError(f"wrk printed no result line:\n{out}\n{err}")
-    result: dict[str, object] = json.loads(line[len(MARKER) :])
+    result: dict[str, Any] = json.loads(line[len(MARKER) :])
     result["cpu_s"] = usage.ru_utime + usage.ru_stime
     result["threads"] = threads
     return result

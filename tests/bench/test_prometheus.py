@@ -29,7 +29,7 @@ def test_difference_between_scrapes_counts_only_the_batches_in_between() -> None
 
 
 def test_series_of_several_processes_are_summed() -> None:
-    text = "\n".join([
+    lines = [
         'ganserve_batch_size_items_bucket{le="4.0",model="gen",pid="1"} 2.0',
         'ganserve_batch_size_items_bucket{le="+Inf",model="gen",pid="1"} 3.0',
         'ganserve_batch_size_items_count{model="gen",pid="1"} 3.0',
@@ -38,7 +38,7 @@ def test_series_of_several_processes_are_summed() -> None:
         'ganserve_batch_size_items_bucket{le="+Inf",model="gen",pid="2"} 1.0',
         'ganserve_batch_size_items_count{model="gen",pid="2"} 1.0',
         'ganserve_batch_size_items_sum{model="gen",pid="2"} 4.0',
-    ])  # fmt: skip
-    hist = read_histogram(text, "ganserve_batch_size_items", {"model": "gen"})
+    ]
+    hist = read_histogram("\n".join(lines), "ganserve_batch_size_items", {"model": "gen"})
     assert (hist.count, hist.sum) == (4.0, 16.0)
     assert hist.per_bucket() == {"4": 3, "+Inf": 1}

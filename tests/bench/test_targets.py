@@ -21,9 +21,9 @@ def _results(on_64: float, off_64: float, big: float, lone_p50: float, crowd_err
     off = [_point(1, 64, off_64, 30, 60)]
     return {
         "direct": [{"batch": 1, "images_per_s": 3000, "p50_ms": 0.3, "threads": 0},
-                   {"batch": 64, "images_per_s": 3600, "p50_ms": 17.8, "threads": 0}],  # fmt: skip
+                   {"batch": 64, "images_per_s": 3600, "p50_ms": 17.8, "threads": 0}],
         "configs": [{"name": BATCHING, "deadline_ms": 10_000, "points": on},
-                    {"name": NO_BATCHING, "deadline_ms": 10_000, "points": off}],  # fmt: skip
+                    {"name": NO_BATCHING, "deadline_ms": 10_000, "points": off}],
         "soak": {"rss_ratio": 1.02, "rss_after_warmup_mb": 100.0, "rss_after_mb": 102.0, "requests": 100_000},
     }
 
