@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import BenchConfig
-from bench.direct import measure_direct
+from bench.direct import ceiling
 from bench.report import markdown, plot
 from bench.soak import run_soak
 from bench.sweep import run_configs
@@ -127,14 +127,12 @@ def to_config(args: argparse.Namespace) -> BenchConfig:
 
 
 def _direct(cfg: BenchConfig, when: str, log: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for threads, spinning in cfg.direct_variants():
-        log(f"direct onnxruntime ({when}), {threads or 'default'} threads, spinning {spinning}, batches "
-            f"{cfg.direct_batches} (load average {_loadavg()})")  # fmt: skip
-        for r in measure_direct(cfg.models_dir / cfg.model / cfg.version, cfg.direct_batches, cfg.direct_s, threads,
-                                cfg.settings.get("GANSERVE_PROVIDER", "cpu"), spinning):  # fmt: skip
-            log(f"  batch {r['batch']:>3}: {r['images_per_s']:8.1f} img/s, p50 {r['p50_ms']:.3f} ms")
-            rows.append(r | {"when": when})
+    log(f"direct onnxruntime ({when}), variants (threads, spinning) {cfg.direct_variants()}, batches "
+        f"{cfg.direct_batches} (load average {_loadavg()})")  # fmt: skip
+    rows = ceiling(cfg, cfg.direct_batches, cfg.direct_s, when)
+    for r in rows:
+        log(f"  batch {r['batch']:>3} threads {r['threads']} spinning {r['spinning']!s:5}: "
+            f"{r['images_per_s']:8.1f} img/s, p50 {r['p50_ms']:.3f} ms")
     return rows
 
 

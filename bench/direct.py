@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from bench.config import BenchConfig
 from service.manifest import Role, load_manifest
 
 
@@ -63,4 +64,14 @@ def measure_direct(
             "p50_ms": float(np.percentile(ms, 50)),
             "p99_ms": float(np.percentile(ms, 99)),
         })  # fmt: skip
+    return rows
+
+
+def ceiling(cfg: BenchConfig, batches: list[int], seconds: float, when: str) -> list[dict[str, Any]]:
+    """`measure_direct` for every session variant the run compares against, each row tagged with `when`."""
+    rows: list[dict[str, Any]] = []
+    for threads, spinning in cfg.direct_variants():
+        for r in measure_direct(cfg.models_dir / cfg.model / cfg.version, batches, seconds, threads,
+                                cfg.settings.get("GANSERVE_PROVIDER", "cpu"), spinning):  # fmt: skip
+            rows.append(r | {"when": when})
     return rows

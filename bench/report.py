@@ -17,6 +17,11 @@ def _others(p: dict[str, Any]) -> str:
     return ", ".join([f"{v}x{k}" for k, v in codes.items()] + [f"{v} {k}" for k, v in sock.items()]) or "0"
 
 
+def _engine(p: dict[str, Any]) -> str:
+    engine = p.get("ceiling")
+    return "-" if engine is None else f"{engine['images_per_s']:.0f}"
+
+
 def _per_cpu(p: dict[str, Any]) -> str:
     return f"{p['images_per_s'] / p['server_cpu_cores']:.0f}" if p["server_cpu_cores"] > 0 else "-"
 
@@ -39,8 +44,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         ("| service | images/req | clients | req/s | images/s | p50 ms | p95 ms | p99 ms | 2xx | 503 | other "
-         "| mean batch | service CPU (cores) | images per CPU-s | wrk CPU (cores) |"),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+         "| mean batch | service CPU (cores) | images per CPU-s | wrk CPU (cores) | engine alone (img/s) |"),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for run in results["configs"]:
         for p in run["points"]:
@@ -50,7 +55,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {run['name']} | {p['images_per_request']} | {p['concurrency']} | {p['requests_per_s']:.0f} | "
                 f"{p['images_per_s']:.0f} | {lat['50']:.2f} | {lat['95']:.2f} | {lat['99']:.2f} | {ok} | "
                 f"{p['refused']} | {_others(p)} | {_batch(p)} | {p['server_cpu_cores']:.2f} | "
-                f"{_per_cpu(p)} | {p['wrk_cpu_cores']:.2f} |"
+                f"{_per_cpu(p)} | {p['wrk_cpu_cores']:.2f} | {_engine(p)} |"
             )
     lines += ["", "Peak resident memory per configuration (VmHWM, all server processes): " + ", ".join(
         f"{run['name']} {run['server_peak_rss_mb']:.0f} MiB" for run in results["configs"]) + "."]  # fmt: skip

@@ -14,12 +14,14 @@ from typing import Any
 import httpx
 
 from bench.config import BenchConfig
+from bench.direct import ceiling
 from bench.profile import Profiler, summarize
 from bench.prometheus import Histogram, read_histogram
 from bench.server import Server
 from bench.wrk import WrkRun, run_wrk
 
 REFUSAL = {"503", "429"}
+ADJACENT_S = 2.0  # per session variant, before each load point
 BATCH = "ganserve_batch_size_items"
 # where a request's time goes, from the service's own histograms: mean per observation, and "busy" = total
 # seconds observed per wall-clock second (1.0 = that stage ran back to back for the whole point)
@@ -142,11 +144,16 @@ def run_configs(cfg: BenchConfig, log: Any) -> list[dict[str, Any]]:
             warm_up(server, cfg)
         for images in cfg.sizes:
             for clients in cfg.concurrencies:
+                # the engine alone at this batch size, seconds before the service points it is compared with
+                engine = max(ceiling(cfg, [images], min(cfg.direct_s, ADJACENT_S), f"before n={images} c={clients}"),
+                             key=lambda r: r["images_per_s"])  # fmt: skip
+                log(f"  {'direct':>12} n={images:<3} {engine['images_per_s']:8.1f} img/s  p50 {engine['p50_ms']:.3f} ms")
                 for name, server in servers.items():
                     profile_to = None
                     if cfg.profile == (name, images, clients):
                         profile_to = cfg.out.with_name(f"{cfg.out.name}.profile-{name}-{images}-{clients}")
                     point = measure_point(server, cfg, images, clients, cfg.deadline_ms(name), profile_to)
+                    point["ceiling"] = engine
                     log(_line(name, point))
                     points[name].append(point)
         stats = {name: server.stats() for name, server in servers.items()}

@@ -40,11 +40,15 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     big = [p for run in results["configs"] if run["name"] == BATCHING for p in run["points"]
            if p["images_per_request"] == 64]  # fmt: skip
     if direct64 and big:
-        best = max(big, key=lambda p: p["images_per_s"])
-        ratio = best["images_per_s"] / direct64["images_per_s"]
+        # each point against the engine measured just before it (its "ceiling"), else the run's start/end mean
+        def engine(p: dict[str, Any]) -> float:
+            return float((p.get("ceiling") or direct64)["images_per_s"])
+
+        best = max(big, key=lambda p: p["images_per_s"] / engine(p))
+        ratio = best["images_per_s"] / engine(best)
         rows.append(_row("64-image requests vs direct batch 64", ">= 0.85x images/s",
                          f"{ratio:.2f}x ({best['images_per_s']:.0f} at c={best['concurrency']} vs "
-                         f"{direct64['images_per_s']:.0f} img/s)", ratio >= 0.85))  # fmt: skip
+                         f"{engine(best):.0f} img/s)", ratio >= 0.85))  # fmt: skip
     else:
         rows.append(_row("64-image requests vs direct batch 64", ">= 0.85x images/s", None, None))
 
@@ -66,6 +70,8 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                  _row("64 clients x 1 image: tail", "p99 <= 3x p50", None, None)]  # fmt: skip
 
     one, direct1 = _point(results, BATCHING, 1, 1), _direct(results, 1)
+    if one and one.get("ceiling"):
+        direct1 = one["ceiling"]  # measured seconds before this point
     if one and direct1:
         budget = direct1["p50_ms"] + 1.0
         rows.append(_row("1 client: p50 latency", "<= direct batch-1 + 1 ms",

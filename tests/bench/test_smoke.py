@@ -39,6 +39,7 @@ def test_one_point_per_configuration_yields_every_figure(tmp_path: Path) -> None
         assert point["errors"] == point["refused"] == 0
         assert point["latency_ms"]["50"] <= point["latency_ms"]["99"] <= point["latency_ms"]["max"]
         assert point["server_cpu_s"] > 0 and point["wrk_cpu_s"] > 0
+        assert point["ceiling"]["batch"] == 3 and point["ceiling"]["images_per_s"] > 0  # the engine, just before
         # the batch sizes read back from /metrics account for every image served in the point
         batches = point["batch_size"]
         assert batches["batches"] >= 1 and sum(batches["histogram"].values()) == batches["batches"]
