@@ -1,7 +1,7 @@
 """Load-benchmark the service the way users run it, against onnxruntime called directly, in one run.
 
-    python -m bench                 # full run (~6 min): sweep + 100k-request memory check -> bench/results/latest.*
-    python -m bench --quick         # ~1.5 min subset, no memory check -> bench/results/tmp/quick.*
+    python -m bench                 # full run (~7 min): sweep + 100k-request memory check -> bench/results/latest.*
+    python -m bench --quick         # ~2 min subset, no memory check -> bench/results/tmp/quick.*
     python -m bench --models-dir models --model dcgan-mnist --set INTRA_OP_THREADS=2 --set WORKERS=1
 
 Each run measures: onnxruntime direct at batch 1/8/64 (the ceiling, at the start and again at the end); then, per service configuration (`batching`
