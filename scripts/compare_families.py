@@ -51,18 +51,34 @@ def command(name: str, settings: dict[str, object], minutes: float) -> list[str]
     return cmd
 
 
+def collect(name: str, env: dict[str, str]) -> dict[str, object]:
+    """The latest run of `name`: its summary, exporting from its checkpoint first if the run did not export."""
+    import torch
+
+    run_dir = max(OUT_RUNS.glob(f"*-{name}"))
+    if not (OUT_MODELS / name / "1" / "model.onnx").exists():
+        subprocess.run([sys.executable, "-m", "training", "export", str(run_dir), "--models-dir", str(OUT_MODELS)],
+                       cwd=REPO, env=env, check=True, capture_output=True)  # fmt: skip
+    if (run_dir / "summary.json").exists():
+        return json.loads((run_dir / "summary.json").read_text())
+    ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    return {"steps": int(ckpt["step"]), "train_seconds": round(float(ckpt["seconds"]), 1), "stopped_early": True}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=3.5)
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--only", nargs="*", choices=sorted(RUNS), help="a subset of the runs")
+    parser.add_argument("--collect-only", action="store_true",
+                        help="train nothing: export (if needed), evaluate and collect the latest run of each name")
     args = parser.parse_args()
     names = args.only or list(RUNS)
     OUT_DOCS.mkdir(parents=True, exist_ok=True)
     OUT_RUNS.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
 
-    pending, running, summaries = list(names), {}, {}
+    pending, running, summaries = ([] if args.collect_only else list(names)), {}, {}
     while pending or running:
         while pending and len(running) < args.parallel:
             name = pending.pop(0)
@@ -82,6 +98,9 @@ def main() -> int:
                 continue
             summaries[name] = json.loads(out.strip().splitlines()[-1])
             print(f"{name}: {summaries[name]['steps']} steps in {summaries[name]['train_seconds']} s", flush=True)
+
+    if args.collect_only:
+        summaries = {name: collect(name, env) for name in names if list(OUT_RUNS.glob(f"*-{name}"))}
 
     results_path = OUT_DOCS / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
