@@ -162,9 +162,9 @@ def compare_block(results: list[tuple[Path, dict[str, Any]]], img_dir: Path, pag
             f"| {_yes(cfg.get('mbstd'))} | {_yes(cfg.get('ema_decay'))} | {prov.get('steps', cfg.get('steps', '?'))} "
             f"| {f'{secs / 60:.1f}' if secs else '-'} | {fmt(m['frechet_distance'])} | {fmt(r['ratio'].get('frechet_distance'))} "
             f"| {fmt(m['kid'])} | {fmt(m['precision'])} | {fmt(m['recall'])} | {_pct(m.get('class_min_share'))} "
-            f"| {_pct(m.get('class_max_share'))} | {fmt(m.get('classes_covered'))} | {fmt(m.get('classifier_score'))} |"
+            f"| {_pct(m.get('class_max_share'))} | {fmt(m.get('classes_covered'), 'classes_covered')} | {fmt(m.get('classifier_score'))} |"
         )
-        img = img_dir / f"compare-{r['model']}.png"
+        img = img_dir / "compare" / f"{r['model']}-samples.png"
         save_model_grid(vdir, img)
         # loss curves are written by scripts/compare_families.py beside its own copies of the grids
         curve = img_dir / "compare" / f"{r['model']}-losses.png"

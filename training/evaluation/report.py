@@ -14,7 +14,12 @@ from training.evaluation.metrics import TITLES
 RESULT_LOG = Path("runs") / "evaluations.jsonl"
 
 
-def fmt(v: Any) -> str:
+COUNTS = {"classes_covered"}  # figures that are whole numbers, printed without decimals
+
+
+def fmt(v: Any, key: str = "") -> str:
+    if key in COUNTS and isinstance(v, float):
+        return str(int(v))
     if v is None:
         return "-"
     if isinstance(v, bool):
@@ -42,8 +47,8 @@ def format_table(result: dict[str, Any]) -> str:
         rows.append(
             (
                 title,
-                fmt(result["metrics"][key]),
-                fmt(result["floor"].get(key)),
+                fmt(result["metrics"][key], key),
+                fmt(result["floor"].get(key), key),
                 fmt(result["ratio"].get(key)),
                 target["target"] if target else "",
                 ("-" if target["pass"] is None else fmt(target["pass"])) if target else "",
@@ -81,7 +86,7 @@ def markdown_table(result: dict[str, Any]) -> str:
         target = result["targets"].get(key)
         verdict = "" if not target else ("-" if target["pass"] is None else fmt(target["pass"]))
         rows.append(
-            f"| {title} | {fmt(result['metrics'][key])} | {fmt(result['floor'].get(key))} | "
+            f"| {title} | {fmt(result['metrics'][key], key)} | {fmt(result['floor'].get(key), key)} | "
             f"{fmt(result['ratio'].get(key))} | {target['target'] if target else ''} | {verdict} |"
         )
     return "\n".join(rows)
