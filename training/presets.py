@@ -2,7 +2,7 @@
 
 Each preset trains on one CPU thread in under 30 minutes on the project's 2-core machine (measured times are
 in each model's manifest provenance) and exports to ``models/<name>/1``. Step counts are the ones the shipped
-runs reached inside their 29-minute cap on the shared machine (they ran with steps=5000 / 2400 and stopped on
+runs reached inside their 29-minute cap on the shared machine (they ran with steps=5000 or 2400 and stopped on
 ``max_minutes``); training is deterministic for a given step count, seed and thread count, so these settings
 give the shipped weights again, and ``max_minutes`` stays as a guard on a slower machine.
 """
@@ -17,7 +17,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The plain DCGAN networks with the same settings reached only 9.9x the Fréchet floor in the same 29 minutes.
     "dcgan-mnist": dict(
         family="selfcond", name="dcgan-mnist", clusters=20, loss="nonsaturating", label_smoothing=0.1,
-        ema_decay=0.999, steps=5000, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, width=32, latent_dim=64,
+        ema_decay=0.999, steps=4304, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, width=32, latent_dim=64,
         threads=1, max_minutes=29, export_dir="models",
     ),
     # class-conditional: label embedding in G, projection D (batch norm, as above), non-saturating loss, EMA
