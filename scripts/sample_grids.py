@@ -18,10 +18,10 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from service.manifest import load_manifest  # noqa: E402
-from training.data.mnist import load_split, to_unit_range  # noqa: E402
-from training.data.tasks import get_task  # noqa: E402
-from training.images import save_grid  # noqa: E402
+from service.manifest import load_manifest
+from training.data.mnist import load_split, to_unit_range
+from training.data.tasks import get_task
+from training.images import save_grid
 
 
 def noise(seeds: range, dim: int) -> np.ndarray:

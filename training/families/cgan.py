@@ -15,7 +15,8 @@ import torch
 from training import losses
 from training.config import TrainConfig
 from training.distributed import DistInfo
-from training.families.base import ExportSpec, Trainer as BaseTrainer, fixed_noise, train_digits
+from training.families.base import ExportSpec, fixed_noise, train_digits
+from training.families.base import Trainer as BaseTrainer
 from training.nets.conv import ConvDiscriminator, ConvGenerator
 from training.nets.layers import init_normal_
 

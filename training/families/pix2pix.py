@@ -13,7 +13,8 @@ from training import losses
 from training.config import TrainConfig
 from training.distributed import DistInfo
 from training.families import translation
-from training.families.base import ExportSpec, Trainer as BaseTrainer
+from training.families.base import ExportSpec
+from training.families.base import Trainer as BaseTrainer
 from training.nets.layers import init_normal_
 from training.nets.unet import PatchDiscriminator, UNetGenerator
 
