@@ -195,6 +195,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a non-root server (container user) must be able to read models
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
