@@ -116,14 +116,19 @@ class Batcher:
         self._set_queued(0)
         self._executor.shutdown(wait=True)
 
+    def ensure_room(self, n: int) -> None:
+        """Raise Overloaded now if n more items would not fit, so that callers can refuse before they spend time
+        preparing the inputs (under overload most requests are refused, and each would pay for its noise first)."""
+        if self._queued + n > self.capacity:
+            self.metrics.rejected("queue_full")
+            raise Overloaded(f"model {self.name!r} is at capacity ({self._queued} images queued); retry shortly")
+
     def submit(self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None) -> _Request:
         """Queue a request's rows; raises Overloaded at once if they do not fit. Await `.future` for results."""
         if self._closed:
             raise Draining("the server is shutting down; retry on another replica")
         n = _row_count(inputs)
-        if self._queued + n > self.capacity:
-            self.metrics.rejected("queue_full")
-            raise Overloaded(f"model {self.name!r} is at capacity ({self._queued} images queued); retry shortly")
+        self.ensure_room(n)
         now = self.clock()
         deadline = now + timeout if timeout is not None else float("inf")
         request = _Request(inputs, n, finish or _rows, deadline, asyncio.get_running_loop().create_future())

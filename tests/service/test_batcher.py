@@ -165,6 +165,11 @@ async def test_a_full_queue_refuses_at_once(make: Callable[..., Batcher], metric
     with pytest.raises(Overloaded):
         await batcher.run(rows(4, 5))  # 3 + 2 > 4 items
     assert counter(metrics, "queue_full") == 1
+    with pytest.raises(Overloaded):
+        batcher.ensure_room(2)  # what routes ask before preparing inputs: the same refusal, counted the same
+    assert counter(metrics, "queue_full") == 2
+    batcher.ensure_room(1)  # 3 + 1 fits
+    assert batcher.queued_items == 3
     engine.release()
     await asyncio.gather(first, queued)
     assert len(await batcher.run(rows(1, 2, 3, 4))) == 4  # and it serves again once there is room
