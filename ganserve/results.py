@@ -127,6 +127,8 @@ def tile(images: list[Image.Image], cols: int | None = None, pad: int = 2) -> Im
     if not images:
         raise ValueError("no images to tile")
     n = len(images)
+    if n == 1:
+        return images[0].copy()  # one image is saved as itself, like the server's PNG answer for n=1
     cols = cols or max(1, int(np.ceil(np.sqrt(n))))
     rows = -(-n // cols)
     mode = "RGB" if any(im.mode not in ("L", "1") for im in images) else "L"

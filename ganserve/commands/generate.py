@@ -43,6 +43,7 @@ def run(client: Client, args: argparse.Namespace) -> int:
         for im in out.images:
             im.save(str(args.each / f"{im.seed}.png"))
     labels_text = "" if all(lb is None for lb in out.labels) else f" labels {out.labels}"
-    print(f"wrote {args.out}: {len(out.images)} images from {out.model} v{out.version}, seeds "
+    count = f"{len(out.images)} image" + ("s" if len(out.images) != 1 else "")
+    print(f"wrote {args.out}: {count} from {out.model} v{out.version}, seeds "
           f"{out.seeds[0]}..{out.seeds[-1]}{labels_text}")
     return 0
