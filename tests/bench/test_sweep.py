@@ -20,3 +20,10 @@ def test_refusals_at_the_bottom_are_skipped() -> None:
     assert accepted_quantile(permille, 0.4, 0.5) == pytest.approx(1700)
     assert accepted_quantile(permille, 0.4, 0.99) == pytest.approx(1994)
     assert accepted_quantile(permille, 1.0, 0.99) == 2000  # everything refused: the top, never out of range
+
+
+def test_quantiles_near_the_top_stay_monotone() -> None:
+    # 99.9% refused: the accepted requests' quantiles all fall between the last two permille points
+    permille = [1] * 1000 + [5000]
+    values = [accepted_quantile(permille, 0.999, q) for q in (0.5, 0.95, 0.99)]
+    assert values == sorted(values) and values[-1] <= 5000
