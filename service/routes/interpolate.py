@@ -88,6 +88,7 @@ async def interpolate(name: str, request: Request) -> Response:
     body = await read_json(request, InterpolateRequest, _BODY_LIMIT)
     model = service.registry.get(name, body.version)
     manifest = require_generator(model)
+    model.batcher.ensure_room(body.steps)  # refuse before building the path's noise, as generate does
     ts, noise = path_noise(body, manifest.latent_dim or 0)
     ends = resolve_labels(manifest, body.labels, body.seeds)
     labels = None if ends is None else np.where(ts < 0.5, ends[0], ends[1]).astype(np.int64)
