@@ -8,6 +8,7 @@
     │   ├── InvalidImage           422  upload is not a decodable image, or has the wrong size
     │   ├── PayloadTooLarge        413  upload over the byte or pixel limit (decompression bombs too)
     │   ├── UnsupportedMediaType   415  body content type the endpoint does not take
+│   ├── NotAcceptable          406  no representation the client's Accept admits (the message lists them)
     │   ├── Unauthorized           401  API key missing or wrong
     │   └── UnknownModel           404  no such model or version (names resolve only through the registry)
     ├── Overloaded                 503 (or 429)  queue full; has Retry-After
@@ -69,6 +70,11 @@ class PayloadTooLarge(ClientError):
 class UnsupportedMediaType(ClientError):
     status = 415
     kind = "unsupported_media_type"
+
+
+class NotAcceptable(ClientError):
+    status = 406
+    kind = "not_acceptable"
 
 
 class Unauthorized(ClientError):
