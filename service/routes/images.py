@@ -31,7 +31,7 @@ from service.state import get_service
 PINNED_CACHE = "max-age=31536000, immutable"
 UNPINNED_MAX_AGE_S = 3600
 # Part of every ETag: bump it when the PNG encoding changes, so caches drop bytes made the old way.
-ENCODING_REVISION = "1"
+ENCODING_REVISION = "2"
 
 router = APIRouter(tags=["generate"])
 
