@@ -2,11 +2,13 @@
 
     batcher = Batcher(runtime.run, max_batch_size=64, max_queue_delay_s=0.002, capacity=1024)
     await batcher.start()
-    pngs = await batcher.run({"z": noise}, finish=encode_rows, timeout=10.0)   # one result per row
+    body = await batcher.run({"z": noise}, finish=encode_rows, timeout=10.0, complete=assemble)
 
 A request is a dict of input arrays sharing a leading (row) dimension; each row is one *item*. Items wait in a
-`BatchQueue` (grouped by row shape, split across batches when larger than one) and run in a `Worker` thread;
-this module is the scheduler between them.
+`BatchQueue` (grouped by row shape, split across batches when larger than one), run in a `Worker` thread (the
+model's inference thread), and their rows are encoded in the `EncodeStage` (`service.pipeline`) while the next
+batch runs; this module is the scheduler between them. `finish` and `complete` are the caller's callables; the
+batcher never looks inside them.
 
 When to run: an item that finds the engine idle and the queue empty runs at once (no added latency for a lone
 client). Items that arrive while a batch runs wait for the next one, which starts when it is full or when its
@@ -14,8 +16,10 @@ oldest item has waited `max_queue_delay_s`.
 
 Refusals and losses: a full queue (counted in items) refuses at once with `Overloaded`; a request whose timeout
 passes gets `DeadlineExceeded` and its queued items are dropped; a cancelled caller (client gone) has its
-not-yet-started items dropped; a failing batch is retried request by request so that only the culprit fails,
-with `InferenceFailed`, and the batcher keeps serving.
+not-yet-started items dropped, and its rows are dropped before encoding if inference already ran; a failing
+batch is retried request by request so that only the culprit fails, with `InferenceFailed`, as does a failing
+encoder, and the batcher keeps serving. When encoding falls behind (the pool's row capacity), the batcher stops
+taking batches: rows wait in its bounded queue and new requests are refused, so memory stays flat.
 
 Time comes from two injected seams, `clock` (now) and `timer` (call me back after a delay), so tests drive the
 queue delay and deadlines with a manual clock instead of sleeping.
@@ -29,12 +33,15 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from service.batch_queue import BatchQueue, Finish, Inputs, Job, Part
+import numpy as np
+
+from service.batch_queue import BatchQueue, Complete, Finish, Inputs, Job, Part
 from service.errors import DeadlineExceeded, Draining, GanserveError, Overloaded
 from service.metrics import Metrics, ModelMetrics
+from service.pipeline import EncodePool, EncodeStage
 from service.worker import Engine, Worker
 
-__all__ = ["Batcher", "Engine", "Finish", "Inputs", "Timer"]
+__all__ = ["Batcher", "Complete", "Engine", "Finish", "Inputs", "Timer"]
 
 log = logging.getLogger("ganserve.batcher")
 
@@ -53,14 +60,10 @@ def loop_timer(delay: float, callback: Callable[[], None]) -> Cancellable:
     return asyncio.get_running_loop().call_later(delay, callback)
 
 
-def _rows(rows: Any, start: int) -> list[Any]:
-    return list(rows)
-
-
 class Batcher:
     def __init__(self, engine: Engine, *, max_batch_size: int, max_queue_delay_s: float, capacity: int,
                  metrics: ModelMetrics | None = None, clock: Callable[[], float] = time.monotonic,
-                 timer: Timer = loop_timer, name: str = "model") -> None:
+                 timer: Timer = loop_timer, name: str = "model", encoders: EncodePool | None = None) -> None:
         if max_batch_size < 1 or capacity < 1 or max_queue_delay_s < 0:
             raise ValueError("max_batch_size and capacity must be >= 1, max_queue_delay_s >= 0")
         self.max_batch_size = max_batch_size
@@ -72,6 +75,10 @@ class Batcher:
         self.name = name
         self._queue = BatchQueue(on_count=self.metrics.queue_items.set)
         self._worker = Worker(engine, self.metrics, name)
+        # stage two: shared with every model when the registry passes one, else a private one-thread pool
+        self._own_pool = encoders is None
+        pool = encoders or EncodePool(1, max(4 * max_batch_size, 256))
+        self._stage = EncodeStage(pool, self.metrics, name, answer=self._answer, fail=self._fail_encoded)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -96,9 +103,11 @@ class Batcher:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        for job in self._queue.drain() + [part.job for part in running]:
+        for job in self._queue.drain() + [part.job for part in running] + list(self._stage.jobs):
             self._fail(job, Draining("the server is shutting down; retry on another replica"))
         await self._worker.shutdown()
+        if self._own_pool:
+            await self._stage.pool.stop()
 
     def ensure_room(self, n: int) -> None:
         """Raise Overloaded now if n more items would not fit, so that callers can refuse before they spend time
@@ -107,22 +116,26 @@ class Batcher:
             self.metrics.rejected("queue_full")
             raise Overloaded(f"model {self.name!r} is at capacity ({self._queue.items} images queued); retry shortly")
 
-    def submit(self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None) -> Job:
-        """Queue a request's rows; raises Overloaded at once if they do not fit. Await `.future` for results."""
+    def submit(self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None,
+               complete: Complete | None = None) -> Job:
+        """Queue a request's rows; raises Overloaded at once if they do not fit. Await `.future` for the answer."""
         if self._closed:
             raise Draining("the server is shutting down; retry on another replica")
         now = self.clock()
         deadline = now + timeout if timeout is not None else float("inf")
-        job = Job(inputs, finish or _rows, deadline, asyncio.get_running_loop().create_future())
+        job = Job(inputs, finish, deadline, asyncio.get_running_loop().create_future(), complete)
         self.ensure_room(job.n)
         self._queue.push(job, now)
         self._backlog = self._backlog or self._busy
         self._wake.set()
         return job
 
-    async def run(self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None) -> list[Any]:
-        """Submit and wait: one result per row, in order. Cancelling the caller drops its unstarted rows."""
-        job = self.submit(inputs, finish, timeout)
+    async def run(self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None,
+                  complete: Complete | None = None) -> Any:
+        """Submit and wait. The answer: `complete(results)` when given, else one result per row in order (`finish`'s,
+        or the output rows themselves). Both run in the encode stage, never here. Cancelling the caller drops its
+        rows that have not started; the deadline covers both stages."""
+        job = self.submit(inputs, finish, timeout, complete)
         expiry = None if timeout is None else self.timer(timeout, lambda: self._expire(job, timeout))
         try:
             return await job.future
@@ -143,6 +156,7 @@ class Batcher:
                     await self._wake.wait()  # idle engine, empty queue: whatever arrives runs at once
                 elif self._backlog:
                     await self._gather()  # items that queued behind a running batch: let companions join
+                await self._stage.room(self.max_batch_size)  # back-pressure: encoding is behind, leave rows queued
                 parts = self._take()
                 self._backlog = self._queue.items > 0  # left over from a full batch: same rule as any backlog
                 if parts:
@@ -183,22 +197,37 @@ class Batcher:
         return parts
 
     async def _execute(self, parts: list[Part]) -> None:
+        """Inference in the worker thread; then each request's rows go to the encode stage, and this returns at once
+        so that the next batch's inference overlaps this one's encoding."""
         outcomes = await self._worker.run(parts)
+        encode: list[tuple[Part, np.ndarray]] = []
         for part, outcome in zip(parts, outcomes, strict=True):
             job = part.job
             if job.closed:
-                continue
+                continue  # abandoned during inference: its rows are dropped before encoding
             if isinstance(outcome, GanserveError):
                 self._queue.abandon(job)
                 self.metrics.rejected("failed")
                 self._fail(job, outcome)
-                continue
-            job.results[part.start:part.stop] = outcome
-            job.pending -= part.size
-            if job.pending == 0:
-                job.closed = True
-                if not job.future.done():
-                    job.future.set_result(job.results)
+            elif job.finish is None and job.complete is None:  # nothing to encode: the rows are the answer
+                job.results[part.start:part.stop] = list(outcome)
+                job.pending -= part.size
+                if job.pending == 0:
+                    self._answer(job, job.results)
+            else:
+                encode.append((part, outcome))
+        if encode:
+            self._stage.hand_over(encode)
+
+    def _answer(self, job: Job, value: Any) -> None:
+        job.closed = True
+        if not job.future.done():
+            job.future.set_result(value)
+
+    def _fail_encoded(self, job: Job, error: GanserveError) -> None:
+        self._queue.abandon(job)
+        self.metrics.rejected("failed")
+        self._fail(job, error)
 
     # -- bookkeeping ----------------------------------------------------------------------------------------
 

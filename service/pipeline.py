@@ -20,11 +20,22 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
+import logging
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import numpy as np
+
+from service.batch_queue import Job, Part
+from service.errors import GanserveError, InferenceFailed
+from service.metrics import ModelMetrics
+
+log = logging.getLogger("ganserve.batcher")
 T = TypeVar("T")
 
 _PR_SET_NAME = 15
@@ -98,3 +109,125 @@ class EncodePool:
         threads, without blocking the event loop."""
         self._closed = True
         await asyncio.to_thread(self._executor.shutdown, wait=True)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A whole request encoded and assembled within one hand-over: the value its caller gets."""
+
+    value: Any
+
+
+# per part: its rows' results, its request's answer, the error only it gets, or None (dropped: closed meanwhile)
+Outcome = Sequence[Any] | Answered | GanserveError | None
+
+
+def encode_parts(items: Sequence[tuple[Part, np.ndarray]], name: str, metrics: ModelMetrics) -> list[Outcome]:
+    """Runs in an encoder thread: each part's `finish`, and its request's `complete` when the part is all of it.
+
+    A request closed since inference (client gone, deadline passed) is skipped, not encoded. An encoder that
+    raises fails its own request only.
+    """
+    started = time.perf_counter()
+    outcomes: list[Outcome] = []
+    for part, rows in items:
+        job = part.job
+        if job.closed:
+            outcomes.append(None)
+            continue
+        try:
+            assert job.finish is not None  # jobs without one are answered on the event loop
+            result = job.finish(rows, part.start)
+            if len(result) != part.size:
+                raise ValueError(f"the encoder returned {len(result)} results for {part.size} rows")
+            whole = part.size == job.n and job.complete is not None
+            outcomes.append(Answered(job.complete(list(result))) if whole and job.complete else result)
+        except Exception as e:  # an encoder bug must fail its own request, not the batch
+            log.exception("batcher %s: encoding a request failed", name)
+            outcomes.append(InferenceFailed(f"encoding the answer failed: {type(e).__name__}: {e}"[:300]))
+    metrics.encode_duration.observe(time.perf_counter() - started)
+    return outcomes
+
+
+def split(items: Sequence[tuple[Part, np.ndarray]], ways: int) -> list[Sequence[tuple[Part, np.ndarray]]]:
+    """Contiguous chunks of about equal rows, at most `ways` of them (one per encoder thread)."""
+    total = sum(part.size for part, _ in items)
+    chunks: list[Sequence[tuple[Part, np.ndarray]]] = []
+    begin, rows = 0, 0
+    for i, (part, _) in enumerate(items):
+        rows += part.size
+        if rows * min(ways, len(items)) >= total * (len(chunks) + 1) or i == len(items) - 1:
+            chunks.append(items[begin:i + 1])
+            begin = i + 1
+    return chunks
+
+
+class EncodeStage:
+    """One batcher's side of the pool: hands batches over, collects each request's results, answers it.
+
+    `answer(job, value)` and `fail(job, error)` are the batcher's: the stage decides when, the batcher owns the
+    job's bookkeeping (its queue count, metrics).
+    """
+
+    def __init__(self, pool: EncodePool, metrics: ModelMetrics, name: str, answer: Callable[[Job, Any], None],
+                 fail: Callable[[Job, GanserveError], None]) -> None:
+        self.pool = pool
+        self.metrics = metrics
+        self.name = name
+        self._answer = answer
+        self._fail = fail
+        self.jobs: set[Job] = set()  # with rows in this stage: failed by the batcher if it stops meanwhile
+
+    async def room(self, rows: int) -> None:
+        await self.pool.room(rows)
+
+    def hand_over(self, items: list[tuple[Part, np.ndarray]]) -> None:
+        """Queue a batch's successful parts for encoding (one pool job per encoder thread); returns at once."""
+        for chunk in split(items, self.pool.workers):
+            rows = sum(part.size for part, _ in chunk)
+            self.jobs.update(part.job for part, _ in chunk)
+            future = self.pool.submit(functools.partial(encode_parts, chunk, self.name, self.metrics), rows)
+            future.add_done_callback(functools.partial(self._encoded, chunk))
+
+    def _encoded(self, chunk: Sequence[tuple[Part, np.ndarray]], future: asyncio.Future[list[Outcome]]) -> None:
+        try:
+            outcomes = future.result()
+        except Exception as e:  # the pool itself failed (stopped): every request of the chunk fails
+            outcomes = [InferenceFailed(f"encoding the answer failed: {type(e).__name__}")] * len(chunk)
+        for (part, _), outcome in zip(chunk, outcomes, strict=True):
+            self._collect(part, outcome)
+
+    def _collect(self, part: Part, outcome: Outcome) -> None:
+        job = part.job
+        if job.closed or outcome is None:
+            self.jobs.discard(job)
+            return
+        if isinstance(outcome, GanserveError):
+            self.jobs.discard(job)
+            self._fail(job, outcome)
+            return
+        if isinstance(outcome, Answered):
+            self.jobs.discard(job)
+            self._answer(job, outcome.value)
+            return
+        job.results[part.start:part.stop] = outcome
+        job.pending -= part.size
+        if job.pending == 0:
+            self.jobs.discard(job)
+            if job.complete is None:
+                self._answer(job, job.results)
+            else:  # a request split over batches: assemble it now that every row is in
+                complete = job.complete
+                future = self.pool.submit(functools.partial(complete, job.results), 0)
+                future.add_done_callback(functools.partial(self._completed, job))
+
+    def _completed(self, job: Job, future: asyncio.Future[Any]) -> None:
+        if job.closed:
+            return
+        try:
+            value = future.result()
+        except Exception as e:
+            log.exception("batcher %s: assembling an answer failed", self.name, exc_info=e)
+            self._fail(job, InferenceFailed(f"encoding the answer failed: {type(e).__name__}: {e}"[:300]))
+            return
+        self._answer(job, value)
