@@ -77,14 +77,14 @@ def _distribution(histogram: dict[str, int]) -> str:
 def formats_markdown(f: dict[str, Any]) -> list[str]:
     """The formats section: each answer against onnxruntime alone, CPU per image per stage, batch sizes."""
     lines = [
-        f"Formats: `{f['model']}`; png and jpeg are JSON answers with base64 pictures, raw is `application/x-npy`. "
-        "Engine = onnxruntime alone, measured right after each point at the request size and at the mean batch "
-        "the service formed. CPU per image from /proc per thread: event loop, inference (the inference thread "
-        "and onnxruntime's pool), encode (the encode pool).",
+        (f"Formats: `{f['model']}`; png, jpeg and webp are JSON answers with base64 pictures, raw is "
+         "`application/x-npy`. Engine = onnxruntime alone, measured right after each point at the request size and "
+         "at the mean batch the service formed. CPU per image from /proc per thread: event loop, inference (the "
+         "inference thread and onnxruntime's pool), encode (the encode pool)."),
         "",
-        "| answer | images/req | clients | images/s | engine at request size | ratio | mean batch | engine at mean "
-        "batch | ratio | p50 ms | p99 ms | bytes/image | CPU ms/image: loop | inference | encode | total "
-        "| batch sizes |",
+        ("| answer | images/req | clients | images/s | engine at request size | ratio | mean batch | engine at mean "
+         "batch | ratio | p50 ms | p99 ms | bytes/image | CPU ms/image: loop | inference | encode | total "
+         "| batch sizes |"),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for p in f["points"]:

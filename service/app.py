@@ -27,6 +27,7 @@ from service.metrics import Metrics
 from service.registry import load_registry
 from service.routes import generate, health, images, interpolate, models, translate, v2
 from service.routes import metrics as scrape
+from service.runtime import cuda_usable
 from service.settings import Settings
 from service.state import Service
 
@@ -52,7 +53,9 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service.registry = await asyncio.to_thread(load_registry, settings, metrics)
+        service.encoders = service.encode_pool(gpu=cuda_usable(settings.provider))
+        log.info("encode pool: %d threads, room for %d images", service.encoders.workers, service.encoders.capacity)
+        service.registry = await asyncio.to_thread(load_registry, settings, metrics, service.encoders)
         await service.registry.start()
         service.lifecycle.ready = bool(service.registry.models)
         if not service.lifecycle.ready:
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
             restore()
             service.lifecycle.ready = False
             await service.registry.stop()
+            await service.encoders.stop()
 
     app = FastAPI(title="ganserve", version="0.1.0", lifespan=lifespan, **_NO_OTEL,
                   description="Serve GAN generators exported to ONNX, with dynamic batching.")

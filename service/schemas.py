@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -12,8 +12,18 @@ from service.registry import Registry, ServedModel
 Label = StrictInt | StrictStr  # strict: JSON true must not become class 1
 
 
-class GenerateRequest(BaseModel):
+class OutputOptions(BaseModel):
+    """How the answer is encoded, beside the Accept header (see service.negotiation)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    format: Literal["png", "jpeg", "webp", "npy"] | None = Field(
+        None, description="format of the pictures in a JSON answer (default png); with an image Accept it may "
+                          "only repeat it")
+    quality: int | None = Field(None, ge=1, le=100, description="jpeg/webp quality (default: the server's)")
+
+
+class GenerateRequest(OutputOptions):
 
     n: int = Field(1, ge=1, description="number of images (up to GANSERVE_MAX_IMAGES_PER_REQUEST)")
     seed: int | None = Field(None, ge=0, le=SEED_MAX, description="image i uses seed+i; drawn by the server if absent")
@@ -25,8 +35,7 @@ class GenerateRequest(BaseModel):
     deadline_ms: int | None = Field(None, ge=1, description="shorten the server's deadline for this request")
 
 
-class TranslateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TranslateRequest(OutputOptions):
 
     image: str = Field(min_length=1, description="PNG or JPEG, base64 (a data: URL prefix is fine)")
     version: str | None = None

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from service.batch_queue import Inputs, Part
