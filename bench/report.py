@@ -83,7 +83,7 @@ def formats_markdown(f: dict[str, Any]) -> list[str]:
          "inference thread and onnxruntime's pool), encode (the encode pool)."),
         "",
         ("| answer | images/req | clients | images/s | engine at request size | ratio | mean batch | engine at mean "
-         "batch | ratio | p50 ms | p99 ms | bytes/image | CPU ms/image: loop | inference | encode | total "
+         "batch | ratio | p50 ms | p99 ms | wire bytes/image | CPU ms/image: loop | inference | encode | total "
          "| batch sizes |"),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
