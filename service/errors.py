@@ -119,9 +119,13 @@ def json_error(status: int, message: str, kind: str, headers: dict[str, str] | N
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
+def http_status(exc: GanserveError, overload_status: int = 503) -> int:
+    return overload_status if isinstance(exc, Overloaded) else exc.status
+
+
 def error_response(exc: GanserveError, overload_status: int = 503) -> Response:
     """The single mapping from domain errors to HTTP responses."""
-    status = overload_status if isinstance(exc, Overloaded) else exc.status
+    status = http_status(exc, overload_status)
     headers: dict[str, str] = {}
     retry_after = getattr(exc, "retry_after_s", None)
     if retry_after is not None:
