@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
+from service.adapters import image_feeds, input_size
 from service.codecs import b64decode, decode_upload
 from service.errors import InvalidImage, MalformedRequest, UnsupportedMediaType, WrongKind
 from service.generation import png_finisher, png_text
@@ -23,7 +24,7 @@ from service.http import (
     unless_disconnected,
     wants_png,
 )
-from service.manifest import Kind, Role
+from service.manifest import Kind
 from service.registry import ServedModel
 from service.schemas import TranslateRequest
 from service.state import Service, get_service
@@ -64,17 +65,16 @@ async def _upload(request: Request, service: Service) -> tuple[bytes, str | None
     raise UnsupportedMediaType("send the image as multipart/form-data (field 'image') or JSON {\"image\": <base64>}")
 
 
-def _decode(model: ServedModel, data: bytes, service: Service) -> np.ndarray:
+def _decode(model: ServedModel, data: bytes, service: Service) -> dict[str, np.ndarray]:
     m = model.manifest
-    spec, want = m.inputs[Role.image], m.input_image
+    want = m.input_image
     assert want is not None  # the manifest guarantees it for translation models
-    fixed = isinstance(spec.shape[2], int) and isinstance(spec.shape[3], int)
-    image = decode_upload(data, channels=want.channels, size=(want.height, want.width) if fixed else None,
+    image = decode_upload(data, channels=want.channels, size=input_size(m),
                           value_range=m.input_range, max_bytes=service.settings.max_upload_bytes,
                           max_pixels=service.settings.max_upload_pixels)
     if image.shape[2] < 4 or image.shape[3] < 4:
         raise InvalidImage(f"image is {image.shape[3]}x{image.shape[2]} pixels; it must be at least 4x4")
-    return image.astype(spec.dtype, copy=False)
+    return image_feeds(m, image)
 
 
 @router.post("/v1/models/{name}/translate", response_class=Response, openapi_extra=_OPENAPI)
@@ -85,8 +85,7 @@ async def translate(name: str, request: Request) -> Response:
     model = service.registry.get(name, version)
     if model.manifest.kind is not Kind.translation:
         raise WrongKind(f"model {name!r} is a generator: POST JSON to /v1/models/{name}/generate instead")
-    image = await asyncio.to_thread(_decode, model, data, service)
-    feeds = {model.manifest.inputs[Role.image].name: image}
+    feeds = await asyncio.to_thread(_decode, model, data, service)
     as_png = wants_png(request)
     finish = png_finisher(model, [png_text(model)], base64=not as_png)
     out = await unless_disconnected(request, model.batcher.run(feeds, finish, service.timeout(deadline_ms)))

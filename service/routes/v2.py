@@ -23,13 +23,13 @@ from starlette.responses import Response
 
 from service.errors import InvalidRequest
 from service.http import json_bytes_response, read_json, unless_disconnected
-from service.manifest import Kind, Role
+from service.manifest import Role
 from service.registry import Registry, ServedModel
 from service.state import Service, get_service
 
 router = APIRouter(tags=["v2 (KServe Open Inference Protocol)"])
 
-DATATYPES = {"float32": "FP32", "float16": "FP16", "int64": "INT64"}
+DATATYPES = {"float32": "FP32", "float16": "FP16", "int64": "INT64", "int32": "INT32"}
 _BODY_LIMIT = 64 * 1024 * 1024
 
 
@@ -64,7 +64,7 @@ async def server_metadata() -> dict[str, Any]:
 def _metadata(model: ServedModel, registry: Registry) -> dict[str, Any]:
     def tensor(spec: Any) -> dict[str, Any]:
         return {"name": spec.name, "datatype": DATATYPES[spec.dtype],
-                "shape": [d if isinstance(d, int) else -1 for d in spec.shape]}
+                "shape": [-1] + [d if isinstance(d, int) else -1 for d in spec.shape[1:]]}  # the batcher batches
 
     m = model.manifest
     return {"name": m.name, "versions": registry.versions(m.name), "platform": "onnxruntime_onnx",
@@ -111,8 +111,9 @@ def to_feeds(model: ServedModel, body: InferRequest, max_rows: int) -> dict[str,
             raw = np.asarray(tensor.data)
         except ValueError:
             raise InvalidRequest(f"input {tensor.name!r}: data must be a flat or nested list of numbers") from None
-        if raw.dtype.kind not in ("i", "u", "f") or (want == "INT64" and raw.dtype.kind == "f"):
-            kind = "integers" if want == "INT64" else "numbers"
+        integers = want in ("INT64", "INT32")
+        if raw.dtype.kind not in ("i", "u", "f") or (integers and raw.dtype.kind == "f"):
+            kind = "integers" if integers else "numbers"
             raise InvalidRequest(f"input {tensor.name!r}: data must hold {kind}")
         if raw.size != int(np.prod(tensor.shape)):
             raise InvalidRequest(f"input {tensor.name!r}: shape {tensor.shape} needs {int(np.prod(tensor.shape))} "
@@ -121,7 +122,7 @@ def to_feeds(model: ServedModel, body: InferRequest, max_rows: int) -> dict[str,
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise InvalidRequest(f"input {tensor.name!r} holds NaN or infinite values (or values too large for "
                                  f"{want})")
-        if role is Role.label and m.kind is Kind.conditional and (
+        if role is Role.label and integers and (
                 array.min() < 0 or array.max() >= (m.num_classes or 0)):
             raise InvalidRequest(f"input {tensor.name!r}: class indices must be in 0..{(m.num_classes or 0) - 1}")
         feeds[tensor.name] = array
