@@ -5,17 +5,19 @@ mapping, over the same exception tree, so both surfaces refuse the same things i
     ├── Unauthorized       UNAUTHENTICATED
     ├── UnknownModel       NOT_FOUND
     └── PayloadTooLarge    RESOURCE_EXHAUSTED (as gRPC's own message size limit answers)
-    Overloaded             UNAVAILABLE, or RESOURCE_EXHAUSTED where GANSERVE_OVERLOAD_STATUS=429; retry-after
-    Draining, NotReady     UNAVAILABLE; retry-after
+    Unavailable            UNAVAILABLE (Draining, NotReady); retry-after
+    └── Overloaded         UNAVAILABLE, or RESOURCE_EXHAUSTED where GANSERVE_OVERLOAD_STATUS=429; retry-after
     DeadlineExceeded       DEADLINE_EXCEEDED
     Cancelled              CANCELLED
     InferenceFailed        INTERNAL
 
-Every refusal carries trailing metadata `ganserve-error-type` (the JSON "type" over HTTP), and `retry-after`
-(seconds) where HTTP sends Retry-After.
+Every refusal carries trailing metadata `ganserve-error-type` (the JSON "type" the same error has over HTTP), and
+`retry-after` (whole seconds) where HTTP sends Retry-After.
 """
 
 from __future__ import annotations
+
+import math
 
 import grpc
 
@@ -23,14 +25,14 @@ from service.errors import (
     Cancelled,
     ClientError,
     DeadlineExceeded,
-    Draining,
     GanserveError,
-    NotReady,
     Overloaded,
     PayloadTooLarge,
     Unauthorized,
+    Unavailable,
     UnknownModel,
 )
+from service.http_errors import to_http
 
 # most specific first
 _CODES: list[tuple[type[GanserveError], grpc.StatusCode]] = [
@@ -38,8 +40,7 @@ _CODES: list[tuple[type[GanserveError], grpc.StatusCode]] = [
     (UnknownModel, grpc.StatusCode.NOT_FOUND),
     (PayloadTooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (ClientError, grpc.StatusCode.INVALID_ARGUMENT),
-    (Draining, grpc.StatusCode.UNAVAILABLE),
-    (NotReady, grpc.StatusCode.UNAVAILABLE),
+    (Unavailable, grpc.StatusCode.UNAVAILABLE),
     (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
     (Cancelled, grpc.StatusCode.CANCELLED),
 ]
@@ -55,6 +56,7 @@ def grpc_status(exc: GanserveError, overload_status: int = 503) -> grpc.StatusCo
 
 
 def trailing_metadata(exc: GanserveError) -> tuple[tuple[str, str], ...]:
-    retry_after = getattr(exc, "retry_after_s", None)
-    extra = (("retry-after", str(retry_after)),) if retry_after is not None else ()
-    return (("ganserve-error-type", exc.kind), *extra)
+    kind = ("ganserve-error-type", to_http(exc).kind)
+    if isinstance(exc, Unavailable):
+        return kind, ("retry-after", str(max(0, math.ceil(exc.retry_after_s))))
+    return (kind,)

@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 
 from service.errors import InvalidRequest, MalformedRequest
-from service.manifest import Kind, Role, TensorSpec
+from service.manifest import Role, TensorSpec
 from service.registry import Registry, ServedModel
 
 SERVER_NAME, SERVER_VERSION = "ganserve", "0.1.0"
 EXTENSIONS = ["binary_tensor_data"]
 PLATFORM = "onnxruntime_onnx"
-DATATYPES = {"float32": "FP32", "float16": "FP16", "int64": "INT64"}  # manifest dtype -> v2 datatype
+DATATYPES = {"float32": "FP32", "float16": "FP16", "int64": "INT64", "int32": "INT32"}  # manifest dtype -> v2
 OUTPUT_DATATYPE = "FP32"
 
 
@@ -43,8 +43,9 @@ class Tensor:
 
 
 def dims(spec: TensorSpec) -> list[int]:
-    """The spec's shape in v2 terms: -1 for a dynamic dimension."""
-    return [d if isinstance(d, int) else -1 for d in spec.shape]
+    """The spec's shape in v2 terms: -1 for a dynamic dimension, and for the batch dimension even where the graph
+    takes a fixed batch of one (the batcher batches)."""
+    return [-1] + [d if isinstance(d, int) else -1 for d in spec.shape[1:]]
 
 
 def metadata(model: ServedModel, registry: Registry) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def to_feeds(model: ServedModel, tensors: list[Tensor], max_rows: int) -> dict[s
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise InvalidRequest(f"input {tensor.name!r} holds NaN or infinite values (or values too large for "
                                  f"{tensor.datatype})")
-        if role is Role.label and m.kind is Kind.conditional and (
+        if role is Role.label and array.dtype.kind == "i" and (  # indices; a one-hot label is a float tensor
                 array.min() < 0 or array.max() >= (m.num_classes or 0)):
             raise InvalidRequest(f"input {tensor.name!r}: class indices must be in 0..{(m.num_classes or 0) - 1}")
         feeds[tensor.name] = array
@@ -134,8 +135,9 @@ def _decode_values(tensor: Tensor, spec: TensorSpec) -> np.ndarray:
         raw = np.asarray(tensor.values)
     except ValueError:
         raise InvalidRequest(f"input {tensor.name!r}: data must be a flat or nested list of numbers") from None
-    if raw.dtype.kind not in ("i", "u", "f") or (want == "INT64" and raw.dtype.kind == "f"):
-        kind = "integers" if want == "INT64" else "numbers"
+    integers = want in ("INT64", "INT32")
+    if raw.dtype.kind not in ("i", "u", "f") or (integers and raw.dtype.kind == "f"):
+        kind = "integers" if integers else "numbers"
         raise InvalidRequest(f"input {tensor.name!r}: data must hold {kind}")
     count = int(np.prod(tensor.shape))
     if raw.size != count:

@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from service import oip
-from service.errors import Draining, GanserveError, InvalidRequest, MalformedRequest, http_status
+from service.errors import Draining, GanserveError, InvalidRequest, MalformedRequest
 from service.grpc_errors import grpc_status, trailing_metadata
+from service.http_errors import to_http
 from service.registry import ServedModel
 from service.rpc import inference_pb2 as pb
 from service.rpc import inference_pb2_grpc
@@ -104,7 +105,7 @@ class InferenceServicer(inference_pb2_grpc.GRPCInferenceServiceServicer):  # typ
             status = 200
             return response
         except GanserveError as e:
-            status = http_status(e, service.settings.overload_status)
+            status = to_http(e, service.settings.overload_status).status  # the label HTTP would record
             raise
         except asyncio.CancelledError:  # the client cancelled or its deadline passed: the batcher dropped the items
             status = 499
