@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ class Answer:
     meta: Sequence[Mapping[str, Any]] = ()  # per row: the JSON fields beside the picture (seed, label, t)
     envelope: Mapping[str, Any] = field(default_factory=dict)  # JSON: the fields around "images"
     text: Mapping[str, str] = field(default_factory=dict)  # the whole answer's provenance (grid, headers)
+    adapt: Callable[[np.ndarray], np.ndarray] | None = None  # the graph's output rows -> (k, C, H, W)
 
     @property
     def media_type(self) -> str:
@@ -54,8 +55,8 @@ class Answer:
         return not self.rep.json and (self.rep.format is Format.npy or self.n > 1)
 
     def rows(self, rows: np.ndarray, start: int) -> list[Any]:
-        """(k, C, H, W) model output for rows start..start+k -> one part per row."""
-        pixels = to_uint8(rows, self.value_range)  # (k, H, W, C)
+        """k rows of model output (rows start..start+k of the request) -> one part per row."""
+        pixels = to_uint8(self.adapt(rows) if self.adapt else rows, self.value_range)  # (k, H, W, C)
         if self._pixels_only:
             return list(pixels)
         quality = self.rep.quality

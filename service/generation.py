@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from service.errors import InvalidRequest, WrongKind
-from service.manifest import Kind, Manifest, Role
+from service.manifest import Kind, Manifest
 from service.registry import ServedModel
 
 Label = int | str
@@ -65,13 +65,6 @@ def resolve_labels(manifest: Manifest, labels: Label | list[Label] | tuple[Label
             raise InvalidRequest(f"class index {label} out of range: use 0..{num_classes - 1} "
                                  f"or a name from {manifest.class_names}")
     return out
-
-
-def generator_feeds(manifest: Manifest, noise: np.ndarray, labels: np.ndarray | None) -> dict[str, np.ndarray]:
-    feeds = {manifest.inputs[Role.noise].name: noise.astype(manifest.inputs[Role.noise].dtype, copy=False)}
-    if labels is not None:
-        feeds[manifest.inputs[Role.label].name] = labels
-    return feeds
 
 
 def provenance(model: ServedModel, *, seed: int | None = None, label: int | None = None,

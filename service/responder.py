@@ -2,7 +2,7 @@
 
     rep = representation(request, body.format, body.quality)          # 406 / 422 before any work
     check_answer_size(rep, n, image_shape, settings.max_answer_bytes)   # 413 before anything is queued
-    answer = Answer(rep, service.codec, value_range, n, texts, meta, envelope, text)
+    answer = make_answer(service, model, rep, n, texts=texts, meta=meta, text=text)
     return await respond(request, model, feeds, answer, timeout)
 
 generate, interpolate, images and translate all answer through here: the model's batcher runs inference, the
@@ -12,16 +12,20 @@ provenance in headers (`X-Model`, `X-Model-Version`, `X-Seed`, ...) whatever the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from starlette.requests import Request
 from starlette.responses import Response
 
+from service.adapters import output_nchw
 from service.encoding import Answer
 from service.http import unless_disconnected
 from service.negotiation import OFFERS, Representation, negotiate
 from service.registry import ServedModel
+from service.state import Service
 
 _HEADER_NAMES = {"model": "X-Model", "version": "X-Model-Version"}
 
@@ -30,6 +34,15 @@ def representation(request: Request, fmt: str | None = None, quality: int | None
                    offers: Sequence[str] = OFFERS) -> Representation:
     """What this request gets, from its Accept header and its format/quality fields."""
     return negotiate(request.headers.get("accept"), fmt, quality, offers)
+
+
+def make_answer(service: Service, model: ServedModel, rep: Representation, n: int, *,
+                texts: Sequence[Mapping[str, str]] = (), meta: Sequence[Mapping[str, Any]] = (),
+                text: Mapping[str, str]) -> Answer:
+    """The encoder for n images of `model` in `rep`, with this server's codec settings."""
+    m = model.manifest
+    return Answer(rep, service.codec, m.output_range, n, texts, meta, {"model": model.name, "version": model.version},
+                  text, adapt=functools.partial(output_nchw, m))
 
 
 def provenance_headers(text: Mapping[str, str]) -> dict[str, str]:

@@ -11,13 +11,14 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.encoding import Answer, check_answer_size
+from service.adapters import generator_feeds
+from service.encoding import check_answer_size
 from service.errors import InvalidRequest
 from service.formats import Format
-from service.generation import generator_feeds, provenance, require_generator, resolve_labels
+from service.generation import provenance, require_generator, resolve_labels
 from service.http import read_json
 from service.noise import SEED_MAX, draw_seed, seeded_noise
-from service.responder import representation, respond
+from service.responder import make_answer, representation, respond
 from service.schemas import GenerateRequest
 from service.state import get_service
 
@@ -65,8 +66,7 @@ async def generate(name: str, request: Request) -> Response:
         text["seeds"] = f"{seed}-{seed + n - 1}"
         if labels is not None:
             text["labels"] = ",".join(str(x) for x in label_list)
-    answer = Answer(rep, service.codec, manifest.output_range, n, texts,
-                    meta=[{"seed": s, "label": lab} for s, lab in zip(seeds, label_list, strict=True)],
-                    envelope={"model": model.name, "version": model.version}, text=text)
+    answer = make_answer(service, model, rep, n, texts=texts, text=text,
+                         meta=[{"seed": s, "label": lab} for s, lab in zip(seeds, label_list, strict=True)])
     feeds = generator_feeds(manifest, noise, labels)
     return await respond(request, model, feeds, answer, service.timeout(body.deadline_ms), {"X-Seed": str(seed)})

@@ -24,14 +24,14 @@ from PIL import features
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.encoding import Answer
+from service.adapters import generator_feeds
 from service.errors import InvalidRequest
 from service.formats import LOSSY, Format
-from service.generation import generator_feeds, provenance, require_generator, resolve_labels
+from service.generation import provenance, require_generator, resolve_labels
 from service.negotiation import Representation
 from service.noise import SEED_MAX, seeded_noise
 from service.registry import ServedModel
-from service.responder import respond
+from service.responder import make_answer, respond
 from service.state import get_service
 
 PINNED_CACHE = "max-age=31536000, immutable"
@@ -85,7 +85,7 @@ async def image(
         return Response(status_code=304, headers=headers)
     noise = seeded_noise([seed_value], manifest.latent_dim, truncation)
     text = provenance(model, seed=seed_value, label=label_value, truncation=truncation)
-    answer = Answer(rep, service.codec, manifest.output_range, 1, [text], text=text)
+    answer = make_answer(service, model, rep, 1, texts=[text], text=text)
     return await respond(request, model, generator_feeds(manifest, noise, labels), answer, service.timeout(None),
                          headers)
 

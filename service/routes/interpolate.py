@@ -19,11 +19,12 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.encoding import Answer, check_answer_size
-from service.generation import generator_feeds, provenance, require_generator, resolve_labels
+from service.adapters import generator_feeds
+from service.encoding import check_answer_size
+from service.generation import provenance, require_generator, resolve_labels
 from service.http import read_json
 from service.noise import SEED_MAX, seeded_noise
-from service.responder import representation, respond
+from service.responder import make_answer, representation, respond
 from service.schemas import OutputOptions
 from service.state import get_service
 
@@ -106,8 +107,7 @@ async def interpolate(name: str, request: Request) -> Response:
     text = provenance(model, truncation=body.truncation, seeds=seeds, method=body.method, steps=str(body.steps))
     if labels is not None:
         text["labels"] = ",".join(str(x) for x in label_list)
-    answer = Answer(rep, service.codec, manifest.output_range, body.steps, texts,
-                    meta=[{"t": float(t), "label": lab} for t, lab in zip(ts, label_list, strict=True)],
-                    envelope={"model": model.name, "version": model.version}, text=text)
+    answer = make_answer(service, model, rep, body.steps, texts=texts, text=text,
+                         meta=[{"t": float(t), "label": lab} for t, lab in zip(ts, label_list, strict=True)])
     feeds = generator_feeds(manifest, noise, labels)
     return await respond(request, model, feeds, answer, service.timeout(body.deadline_ms))

@@ -10,15 +10,15 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from service.adapters import image_feeds, input_size
 from service.codecs import b64decode, decode_upload
-from service.encoding import Answer
 from service.errors import InvalidImage, InvalidRequest, MalformedRequest, UnsupportedMediaType, WrongKind
 from service.forms import parse_multipart
 from service.generation import provenance
 from service.http import is_json, parse_json, read_body
-from service.manifest import Kind, Role
+from service.manifest import Kind
 from service.registry import ServedModel
-from service.responder import representation, respond
+from service.responder import make_answer, representation, respond
 from service.schemas import TranslateRequest
 from service.state import Service, get_service
 
@@ -76,19 +76,18 @@ def _from_multipart(body: bytes, content_type: str) -> Upload:
                   int(quality) if quality is not None else None)
 
 
-def _decode(model: ServedModel, upload: Upload, service: Service) -> np.ndarray:
-    """(1, C, H, W) model input from the upload: base64 (JSON), then PNG/JPEG decoding and resizing."""
+def _decode(model: ServedModel, upload: Upload, service: Service) -> dict[str, np.ndarray]:
+    """The model's input feeds from the upload: base64 (JSON), then PNG/JPEG decoding and resizing."""
     data = b64decode(upload.image, "image") if isinstance(upload.image, str) else upload.image
     m = model.manifest
-    spec, want = m.inputs[Role.image], m.input_image
+    want = m.input_image
     assert want is not None  # the manifest guarantees it for translation models
-    fixed = isinstance(spec.shape[2], int) and isinstance(spec.shape[3], int)
-    image = decode_upload(data, channels=want.channels, size=(want.height, want.width) if fixed else None,
+    image = decode_upload(data, channels=want.channels, size=input_size(m),
                           value_range=m.input_range, max_bytes=service.settings.max_upload_bytes,
                           max_pixels=service.settings.max_upload_pixels)
     if image.shape[2] < 4 or image.shape[3] < 4:
         raise InvalidImage(f"image is {image.shape[3]}x{image.shape[2]} pixels; it must be at least 4x4")
-    return image.astype(spec.dtype, copy=False)
+    return image_feeds(m, image)
 
 
 @router.post("/v1/models/{name}/translate", response_class=Response, openapi_extra=_OPENAPI)
@@ -102,9 +101,7 @@ async def translate(name: str, request: Request) -> Response:
         raise WrongKind(f"model {name!r} is a generator: POST JSON to /v1/models/{name}/generate instead")
     rep = representation(request, upload.format, upload.quality)
     model.batcher.ensure_room(1)  # refuse before decoding: under overload most requests are refused
-    image = await asyncio.to_thread(_decode, model, upload, service)
-    feeds = {model.manifest.inputs[Role.image].name: image}
+    feeds = await asyncio.to_thread(_decode, model, upload, service)
     text = provenance(model)
-    answer = Answer(rep, service.codec, model.manifest.output_range, 1, [text],
-                    envelope={"model": model.name, "version": model.version}, text=text)
+    answer = make_answer(service, model, rep, 1, texts=[text], text=text)
     return await respond(request, model, feeds, answer, service.timeout(upload.deadline_ms))
