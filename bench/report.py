@@ -33,20 +33,21 @@ def markdown(results: dict[str, Any]) -> str:
          f"{m['loadavg_end']} at end; {m['date']}; commit {m['commit']}."),
         f"Model: `{results['model']['name']}/{results['model']['version']}` ({results['model']['description']}).",
         f"Command: `{results['command']}`",
-        "",
-        "| onnxruntime direct | threads | spinning | measured | calls/s | images/s | p50 ms | p99 ms |",
-        "|---|---|---|---|---:|---:|---:|---:|",
     ]
+    if results["direct"]:
+        lines += ["", "| onnxruntime direct | threads | spinning | measured | calls/s | images/s | p50 ms | p99 ms |",
+                  "|---|---|---|---|---:|---:|---:|---:|"]  # fmt: skip
     for r in results["direct"]:
         lines.append(f"| batch {r['batch']} | {r.get('threads') or 'default'} | {r.get('spinning', '')} | "
                      f"{r.get('when', '')} | {r['calls_per_s']:.0f} | {r['images_per_s']:.0f} | {r['p50_ms']:.2f} | "
                      f"{r['p99_ms']:.2f} |")  # fmt: skip
-    lines += [
-        "",
-        ("| service | images/req | clients | req/s | images/s | p50 ms | p95 ms | p99 ms | 2xx | 503 | other "
-         "| mean batch | service CPU (cores) | images per CPU-s | wrk CPU (cores) | engine alone (img/s) |"),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
-    ]
+    if results["configs"]:
+        lines += [
+            "",
+            ("| service | images/req | clients | req/s | images/s | p50 ms | p95 ms | p99 ms | 2xx | 503 | other "
+             "| mean batch | service CPU (cores) | images per CPU-s | wrk CPU (cores) | engine alone (img/s) |"),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        ]
     for run in results["configs"]:
         for p in run["points"]:
             ok = sum(v for k, v in p["statuses"].items() if k.startswith("2"))
