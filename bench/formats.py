@@ -23,8 +23,12 @@ from bench.sweep import BATCH, REFUSAL, _wait_idle
 from bench.wrk import WrkRun, run_wrk
 
 # name -> (Accept, body "format")
-REPRESENTATIONS = {"png": ("application/json", "png"), "jpeg": ("application/json", "jpeg"),
-                   "webp": ("application/json", "webp"), "raw": ("application/x-npy", "")}
+REPRESENTATIONS = {
+    "png": ("application/json", "png"),
+    "jpeg": ("application/json", "jpeg"),
+    "webp": ("application/json", "webp"),
+    "raw": ("application/x-npy", ""),
+}
 ENGINE_S = 2.0  # onnxruntime alone, per batch size, beside each point
 
 
@@ -65,8 +69,9 @@ def measure(server: Server, cfg: BenchConfig, model: str, fmt: str, images: int,
 def run_formats(cfg: BenchConfig, models_dir: Path, model: str, log: Any) -> dict[str, Any]:
     version_dir = models_dir / model / "1"
     provider = cfg.settings.get("GANSERVE_PROVIDER", "cpu")
-    direct = {b: engine(version_dir, b, cfg.direct_s, provider) for b in sorted({1, 64, *(i for i, _ in
-                                                                                       cfg.format_points)})}
+    direct = {
+        b: engine(version_dir, b, cfg.direct_s, provider) for b in sorted({1, 64, *(i for i, _ in cfg.format_points)})
+    }
     for b, r in direct.items():
         log(f"  direct {model} batch {b:>3}: {r['images_per_s']:8.1f} img/s")
     points = []

@@ -60,8 +60,9 @@ class Answer:
         if self._pixels_only:
             return list(pixels)
         quality = self.rep.quality
-        pictures = [encode_image(p, self.rep.format, self.codec, self._text(start + i), quality)
-                    for i, p in enumerate(pixels)]
+        pictures = [
+            encode_image(p, self.rep.format, self.codec, self._text(start + i), quality) for i, p in enumerate(pixels)
+        ]
         return [b64encode(p) for p in pictures] if self.rep.json else pictures
 
     def body(self, parts: list[Any]) -> bytes:
@@ -75,8 +76,7 @@ class Answer:
         if self.n == 1:
             picture: bytes = parts[0]
             return picture
-        return encode_image(grid(np.stack(parts), GRID_PAD), self.rep.format, self.codec, self.text,
-                            self.rep.quality)
+        return encode_image(grid(np.stack(parts), GRID_PAD), self.rep.format, self.codec, self.text, self.rep.quality)
 
     def _text(self, i: int) -> Mapping[str, str] | None:
         return self.texts[i] if self.texts else None
@@ -103,6 +103,8 @@ def check_answer_size(rep: Representation, n: int, shape: tuple[int, int, int], 
     size = answer_bytes(rep, n, shape)
     if size > limit:
         what = "raw tensor" if rep.format is Format.npy else f"{rep.format.value} grid"
-        raise PayloadTooLarge(f"a {what} of {n} images of {shape[2]}x{shape[1]}x{shape[0]} holds {size} bytes; "
-                              f"this server's limit is {limit} (GANSERVE_MAX_ANSWER_BYTES): ask for fewer images "
-                              "or for JSON")
+        raise PayloadTooLarge(
+            f"a {what} of {n} images of {shape[2]}x{shape[1]}x{shape[0]} holds {size} bytes; "
+            f"this server's limit is {limit} (GANSERVE_MAX_ANSWER_BYTES): ask for fewer images "
+            "or for JSON"
+        )

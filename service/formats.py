@@ -30,8 +30,12 @@ class Format(StrEnum):
     npy = "npy"
 
 
-MEDIA_TYPES = {Format.png: "image/png", Format.jpeg: "image/jpeg", Format.webp: "image/webp",
-               Format.npy: "application/x-npy"}
+MEDIA_TYPES = {
+    Format.png: "image/png",
+    Format.jpeg: "image/jpeg",
+    Format.webp: "image/webp",
+    Format.npy: "application/x-npy",
+}
 LOSSY = frozenset({Format.jpeg, Format.webp})
 IMAGE_FORMATS = (Format.png, Format.jpeg, Format.webp)  # one picture per image (JSON answers, grids)
 EXIF_DESCRIPTION = 0x010E  # ImageDescription
@@ -56,8 +60,9 @@ class Codec:
         return None
 
 
-def encode_image(pixels: np.ndarray, fmt: Format, codec: Codec, text: Mapping[str, str] | None = None,
-                 quality: int | None = None) -> bytes:
+def encode_image(
+    pixels: np.ndarray, fmt: Format, codec: Codec, text: Mapping[str, str] | None = None, quality: int | None = None
+) -> bytes:
     """(H, W, C) uint8, C in {1, 3} -> one picture in `fmt` (png, jpeg or webp), tagged with `text`."""
     if fmt is Format.png:
         return encode_png(pixels, text, codec.png_level)

@@ -46,8 +46,9 @@ def parse_accept(header: str) -> list[tuple[str, str, float]]:
         media, *params = (p.strip() for p in entry.split(";"))
         kind, slash, sub = media.lower().partition("/")
         if not slash or not kind or not sub or (kind == "*" and sub != "*"):
-            raise NotAcceptable(f"malformed Accept entry {entry.strip()!r}: use a media type such as "
-                                f"{', '.join(OFFERS)}")
+            raise NotAcceptable(
+                f"malformed Accept entry {entry.strip()!r}: use a media type such as {', '.join(OFFERS)}"
+            )
         q = 1.0
         for param in params:
             name, _, value = param.partition("=")
@@ -81,13 +82,13 @@ def choose(accept: str | None, offers: Sequence[str] = OFFERS) -> str:
     weights = [_weight(offer, ranges) for offer in offers]
     best = max(weights)
     if best <= 0.0:
-        raise NotAcceptable(f"cannot answer with any of Accept: {accept!r}; this endpoint answers "
-                            f"{', '.join(offers)}")
+        raise NotAcceptable(f"cannot answer with any of Accept: {accept!r}; this endpoint answers {', '.join(offers)}")
     return offers[weights.index(best)]
 
 
-def negotiate(accept: str | None, fmt: str | None = None, quality: int | None = None,
-              offers: Sequence[str] = OFFERS) -> Representation:
+def negotiate(
+    accept: str | None, fmt: str | None = None, quality: int | None = None, offers: Sequence[str] = OFFERS
+) -> Representation:
     """Decide the representation once: NotAcceptable (406) for `Accept`, InvalidRequest (422) for the fields."""
     chosen = choose(accept, offers)
     if fmt is not None and fmt not in Format.__members__:
@@ -96,13 +97,16 @@ def negotiate(accept: str | None, fmt: str | None = None, quality: int | None = 
     if chosen == JSON:
         picture = asked or Format.png
         if picture is Format.npy:
-            raise InvalidRequest("raw tensors are not embedded in JSON: send 'Accept: application/x-npy' instead "
-                                 "of format 'npy'")
+            raise InvalidRequest(
+                "raw tensors are not embedded in JSON: send 'Accept: application/x-npy' instead of format 'npy'"
+            )
     else:
         picture = _BY_MEDIA_TYPE[chosen]
         if asked is not None and asked is not picture:
-            raise InvalidRequest(f"format {asked.value!r} contradicts 'Accept: {chosen}': the format field chooses "
-                                 "the pictures of a JSON answer; drop it or make them agree")
+            raise InvalidRequest(
+                f"format {asked.value!r} contradicts 'Accept: {chosen}': the format field chooses "
+                "the pictures of a JSON answer; drop it or make them agree"
+            )
     if quality is not None and picture not in LOSSY:
         raise InvalidRequest(f"quality applies to jpeg and webp only, not {picture.value}")
     return Representation(picture, chosen == JSON, quality)

@@ -72,8 +72,9 @@ class EncodePool:
             raise ValueError("an encode pool needs at least one worker and room for at least one row")
         self.workers = workers
         self.capacity = capacity
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix=thread_name,
-                                            initializer=name_native_thread, initargs=(thread_name,))
+        self._executor = ThreadPoolExecutor(
+            workers, thread_name_prefix=thread_name, initializer=name_native_thread, initargs=(thread_name,)
+        )
         self._rows = 0
         self._freed = asyncio.Event()
         self._closed = False
@@ -157,7 +158,7 @@ def split(items: Sequence[tuple[Part, np.ndarray]], ways: int) -> list[Sequence[
     for i, (part, _) in enumerate(items):
         rows += part.size
         if rows * min(ways, len(items)) >= total * (len(chunks) + 1) or i == len(items) - 1:
-            chunks.append(items[begin:i + 1])
+            chunks.append(items[begin : i + 1])
             begin = i + 1
     return chunks
 
@@ -169,8 +170,14 @@ class EncodeStage:
     job's bookkeeping (its queue count, metrics).
     """
 
-    def __init__(self, pool: EncodePool, metrics: ModelMetrics, name: str, answer: Callable[[Job, Any], None],
-                 fail: Callable[[Job, GanserveError], None]) -> None:
+    def __init__(
+        self,
+        pool: EncodePool,
+        metrics: ModelMetrics,
+        name: str,
+        answer: Callable[[Job, Any], None],
+        fail: Callable[[Job, GanserveError], None],
+    ) -> None:
         self.pool = pool
         self.metrics = metrics
         self.name = name
@@ -210,7 +217,7 @@ class EncodeStage:
             self.jobs.discard(job)
             self._answer(job, outcome.value)
             return
-        job.results[part.start:part.stop] = outcome
+        job.results[part.start : part.stop] = outcome
         job.pending -= part.size
         if job.pending == 0:
             self.jobs.discard(job)

@@ -30,29 +30,54 @@ from service.state import Service
 _HEADER_NAMES = {"model": "X-Model", "version": "X-Model-Version"}
 
 
-def representation(request: Request, fmt: str | None = None, quality: int | None = None,
-                   offers: Sequence[str] = OFFERS) -> Representation:
+def representation(
+    request: Request, fmt: str | None = None, quality: int | None = None, offers: Sequence[str] = OFFERS
+) -> Representation:
     """What this request gets, from its Accept header and its format/quality fields."""
     return negotiate(request.headers.get("accept"), fmt, quality, offers)
 
 
-def make_answer(service: Service, model: ServedModel, rep: Representation, n: int, *,
-                texts: Sequence[Mapping[str, str]] = (), meta: Sequence[Mapping[str, Any]] = (),
-                text: Mapping[str, str]) -> Answer:
+def make_answer(
+    service: Service,
+    model: ServedModel,
+    rep: Representation,
+    n: int,
+    *,
+    texts: Sequence[Mapping[str, str]] = (),
+    meta: Sequence[Mapping[str, Any]] = (),
+    text: Mapping[str, str],
+) -> Answer:
     """The encoder for n images of `model` in `rep`, with this server's codec settings."""
     m = model.manifest
-    return Answer(rep, service.codec, m.output_range, n, texts, meta, {"model": model.name, "version": model.version},
-                  text, adapt=functools.partial(output_nchw, m))
+    return Answer(
+        rep,
+        service.codec,
+        m.output_range,
+        n,
+        texts,
+        meta,
+        {"model": model.name, "version": model.version},
+        text,
+        adapt=functools.partial(output_nchw, m),
+    )
 
 
 def provenance_headers(text: Mapping[str, str]) -> dict[str, str]:
     """{"model": "m", "seed": "3"} -> {"X-Model": "m", "X-Seed": "3"}; values kept to what a header can carry."""
-    return {_HEADER_NAMES.get(k, f"X-{k.title()}"): v.encode("latin-1", "replace").decode("latin-1")
-            for k, v in text.items()}
+    return {
+        _HEADER_NAMES.get(k, f"X-{k.title()}"): v.encode("latin-1", "replace").decode("latin-1")
+        for k, v in text.items()
+    }
 
 
-async def respond(request: Request, model: ServedModel, feeds: dict[str, np.ndarray], answer: Answer,
-                  timeout: float, headers: Mapping[str, str] | None = None) -> Response:
+async def respond(
+    request: Request,
+    model: ServedModel,
+    feeds: dict[str, np.ndarray],
+    answer: Answer,
+    timeout: float,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     """Run the request through the model's two stages and answer with what the encoder made."""
     run = model.batcher.run(feeds, answer.rows, timeout, complete=answer.body)
     body: bytes = await unless_disconnected(request, run)

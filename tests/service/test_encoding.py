@@ -30,9 +30,16 @@ def run(answer: Answer, splits: tuple[int, ...] = (2, 5)) -> bytes:
 
 
 def make(rep: Representation, n: int = 5) -> Answer:
-    return Answer(rep, Codec(), (-1.0, 1.0), n, texts=[{"seed": str(i)} for i in range(n)],
-                  meta=[{"seed": i} for i in range(n)], envelope={"model": "m", "version": "1"},
-                  text={"model": "m", "seeds": f"0-{n - 1}"})
+    return Answer(
+        rep,
+        Codec(),
+        (-1.0, 1.0),
+        n,
+        texts=[{"seed": str(i)} for i in range(n)],
+        meta=[{"seed": i} for i in range(n)],
+        envelope={"model": "m", "version": "1"},
+        text={"model": "m", "seeds": f"0-{n - 1}"},
+    )
 
 
 def test_json_holds_one_picture_per_row_with_its_fields() -> None:
@@ -63,13 +70,16 @@ def test_raw_tensors_stack_every_row() -> None:
     assert np.array_equal(out, PIXELS)
 
 
-@pytest.mark.parametrize(("rep", "n", "size"), [
-    (Representation(Format.npy, json=False), 16, 16 * 3 * 64 * 64),
-    (Representation(Format.npy, json=False), 1, 3 * 64 * 64),
-    (Representation(Format.png, json=False), 4, (2 * 66 + 2) ** 2 * 3),
-    (Representation(Format.jpeg, json=False), 1, 0),  # one picture: no grid
-    (Representation(Format.png, json=True), 256, 0),
-])
+@pytest.mark.parametrize(
+    ("rep", "n", "size"),
+    [
+        (Representation(Format.npy, json=False), 16, 16 * 3 * 64 * 64),
+        (Representation(Format.npy, json=False), 1, 3 * 64 * 64),
+        (Representation(Format.png, json=False), 4, (2 * 66 + 2) ** 2 * 3),
+        (Representation(Format.jpeg, json=False), 1, 0),  # one picture: no grid
+        (Representation(Format.png, json=True), 256, 0),
+    ],
+)
 def test_answer_bytes(rep: Representation, n: int, size: int) -> None:
     assert answer_bytes(rep, n, (3, 64, 64)) == size
 

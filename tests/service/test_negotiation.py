@@ -9,22 +9,25 @@ from service.formats import Format
 from service.negotiation import OFFERS, Representation, negotiate
 
 
-@pytest.mark.parametrize(("accept", "media"), [
-    (None, "application/json"),
-    ("", "application/json"),
-    ("*/*", "application/json"),
-    ("application/json", "application/json"),
-    ("image/png", "image/png"),
-    ("image/*", "image/png"),
-    ("image/jpeg", "image/jpeg"),
-    ("IMAGE/WEBP", "image/webp"),
-    ("application/x-npy", "application/x-npy"),
-    ("image/png, application/json", "application/json"),  # a tie: JSON, as before formats existed
-    ("application/json;q=0.5, image/webp", "image/webp"),
-    ("image/*;q=0.8, image/jpeg", "image/jpeg"),
-    ("image/*, image/png;q=0", "image/jpeg"),  # the most specific range decides each offer's weight
-    ("text/html,application/xhtml+xml,*/*;q=0.8", "application/json"),  # a browser
-])
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        (None, "application/json"),
+        ("", "application/json"),
+        ("*/*", "application/json"),
+        ("application/json", "application/json"),
+        ("image/png", "image/png"),
+        ("image/*", "image/png"),
+        ("image/jpeg", "image/jpeg"),
+        ("IMAGE/WEBP", "image/webp"),
+        ("application/x-npy", "application/x-npy"),
+        ("image/png, application/json", "application/json"),  # a tie: JSON, as before formats existed
+        ("application/json;q=0.5, image/webp", "image/webp"),
+        ("image/*;q=0.8, image/jpeg", "image/jpeg"),
+        ("image/*, image/png;q=0", "image/jpeg"),  # the most specific range decides each offer's weight
+        ("text/html,application/xhtml+xml,*/*;q=0.8", "application/json"),  # a browser
+    ],
+)
 def test_accept_picks_the_heaviest_offer(accept: str | None, media: str) -> None:
     assert negotiate(accept).media_type == media
 
@@ -48,13 +51,16 @@ def test_the_format_field_chooses_the_pictures_of_a_json_answer() -> None:
     assert negotiate("image/jpeg", "jpeg") == Representation(Format.jpeg, json=False)  # agreeing is fine
 
 
-@pytest.mark.parametrize(("accept", "fmt", "quality", "message"), [
-    (None, "gif", None, "unknown format 'gif'"),
-    (None, "npy", None, "Accept: application/x-npy"),
-    ("image/png", "jpeg", None, "contradicts"),
-    (None, "png", 80, "quality applies to jpeg and webp only"),
-    ("application/x-npy", None, 80, "quality applies"),
-])
+@pytest.mark.parametrize(
+    ("accept", "fmt", "quality", "message"),
+    [
+        (None, "gif", None, "unknown format 'gif'"),
+        (None, "npy", None, "Accept: application/x-npy"),
+        ("image/png", "jpeg", None, "contradicts"),
+        (None, "png", 80, "quality applies to jpeg and webp only"),
+        ("application/x-npy", None, 80, "quality applies"),
+    ],
+)
 def test_inconsistent_fields_are_422(accept: str | None, fmt: str | None, quality: int | None, message: str) -> None:
     with pytest.raises(InvalidRequest, match=message):
         negotiate(accept, fmt, quality)

@@ -57,9 +57,15 @@ async def make(metrics: Metrics) -> AsyncIterator[Callable[..., Batcher]]:
         clock = ManualClock()
         pool = EncodePool(workers, encode_capacity)
         pools.append(pool)
-        options: dict[str, object] = {"max_batch_size": 4, "max_queue_delay_s": 0.0, "capacity": 16,
-                                      "metrics": metrics.for_model("m"), "clock": clock, "timer": clock.call_later,
-                                      "encoders": pool} | kw
+        options: dict[str, object] = {
+            "max_batch_size": 4,
+            "max_queue_delay_s": 0.0,
+            "capacity": 16,
+            "metrics": metrics.for_model("m"),
+            "clock": clock,
+            "timer": clock.call_later,
+            "encoders": pool,
+        } | kw
         batcher = Batcher(engine, **options)  # type: ignore[arg-type]
         await batcher.start()
         made.append(batcher)
@@ -100,8 +106,9 @@ async def test_a_failing_encoder_fails_only_its_request(make: Callable[..., Batc
     assert counter(metrics, "failed") == 1
 
 
-async def test_a_request_abandoned_between_the_stages_is_never_encoded(make: Callable[..., Batcher],
-                                                                      metrics: Metrics) -> None:
+async def test_a_request_abandoned_between_the_stages_is_never_encoded(
+    make: Callable[..., Batcher], metrics: Metrics
+) -> None:
     engine, encoder = Engine(fn=lambda feeds: feeds["x"]), Encoder(hold=1.0)
     batcher = await make(engine)
     blocker = asyncio.ensure_future(batcher.run(rows(1), encoder))  # holds the only encoder thread
@@ -176,8 +183,15 @@ def test_a_batch_is_split_into_one_job_per_encoder_thread() -> None:
     assert len(split(items, 1)) == 1  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("cores", "intra", "gpu", "workers"), [
-    (2, 0, False, 1), (16, 0, False, 1), (16, 8, False, 8), (16, 0, True, 15), (1, 0, True, 1),
-])
+@pytest.mark.parametrize(
+    ("cores", "intra", "gpu", "workers"),
+    [
+        (2, 0, False, 1),
+        (16, 0, False, 1),
+        (16, 8, False, 8),
+        (16, 0, True, 15),
+        (1, 0, True, 1),
+    ],
+)
 def test_default_encoder_threads_leave_onnxruntime_its_cores(cores: int, intra: int, gpu: bool, workers: int) -> None:
     assert default_workers(cores, intra, gpu) == workers

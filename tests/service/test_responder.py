@@ -42,10 +42,19 @@ def test_every_format_decodes_to_the_same_pixels_within_its_loss(server: Server)
         error = np.abs(pixels(r.content).astype(np.int16) - reference).mean()
         assert error <= loss, f"{accept}: mean error {error:.2f}"
         assert (r.headers["x-model"], r.headers["x-model-version"], r.headers["x-seed"], r.headers["x-label"]) == (
-            "cgen", "1", "11", "c4")
+            "cgen",
+            "1",
+            "11",
+            "c4",
+        )
         if accept.startswith("image/"):
             assert read_provenance(r.content) | {"truncation": "1.0"} == {
-                "model": "cgen", "version": "1", "seed": "11", "label": "c4", "truncation": "1.0"}
+                "model": "cgen",
+                "version": "1",
+                "seed": "11",
+                "label": "c4",
+                "truncation": "1.0",
+            }
     for fmt in ("jpeg", "webp"):  # the same pictures inside a JSON answer
         image = post(server, format=fmt, quality=90).json()["images"][0]
         assert np.abs(pixels(base64.b64decode(image[fmt])).astype(np.int16) - reference).mean() <= LOSS["image/jpeg"]
@@ -60,8 +69,11 @@ def test_grids_and_tensors_hold_every_image(server: Server) -> None:
     grid = post(server, "image/webp", n=5, quality=50)
     assert Image.open(io.BytesIO(grid.content)).size == (32, 22)  # 3 columns, 2 rows of 8 + 2 px padding
     assert grid.headers["x-seeds"] == "11-15" and read_provenance(grid.content)["seeds"] == "11-15"
-    steps = httpx.post(server.url + "/v1/models/gen/interpolate", json={"seeds": [1, 2], "steps": 4},
-                       headers={"Accept": "application/x-npy"})
+    steps = httpx.post(
+        server.url + "/v1/models/gen/interpolate",
+        json={"seeds": [1, 2], "steps": 4},
+        headers={"Accept": "application/x-npy"},
+    )
     assert np.load(io.BytesIO(steps.content)).shape == (4, 8, 8, 1)
 
 
@@ -69,8 +81,12 @@ def test_the_images_url_names_its_format(server: Server) -> None:
     url = server.url + "/v1/models/cgen/images/11"
     reference = pixels(httpx.get(url + ".png?label=c4").content)
     tags = set()
-    for ext, media in (("png", "image/png"), ("jpg", "image/jpeg"), ("webp", "image/webp"),
-                       ("npy", "application/x-npy")):
+    for ext, media in (
+        ("png", "image/png"),
+        ("jpg", "image/jpeg"),
+        ("webp", "image/webp"),
+        ("npy", "application/x-npy"),
+    ):
         r = httpx.get(f"{url}.{ext}?label=c4")
         assert r.status_code == 200 and r.headers["content-type"] == media
         assert np.abs(pixels(r.content).astype(np.int16) - reference).mean() <= LOSS[media]
@@ -92,18 +108,22 @@ def test_translate_answers_in_the_negotiated_format(server: Server) -> None:
     check(httpx.post(url, files=files, data={"quality": "200"}), 422, "invalid_request", "1..100")
 
 
-@pytest.mark.parametrize(("accept", "fields", "status", "kind", "mentions"), [
-    ("text/html", {}, 406, "not_acceptable", "image/png, image/jpeg, image/webp, application/x-npy"),
-    ("image/gif", {}, 406, "not_acceptable", "application/json"),
-    ("png", {}, 406, "not_acceptable", "malformed Accept"),
-    (None, {"format": "gif"}, 422, "invalid_request", "format"),
-    (None, {"format": "npy"}, 422, "invalid_request", "Accept: application/x-npy"),
-    (None, {"quality": 0}, 422, "invalid_request", "quality"),
-    (None, {"quality": 80}, 422, "invalid_request", "quality applies to jpeg and webp"),
-    ("image/png", {"format": "jpeg"}, 422, "invalid_request", "contradicts"),
-])
-def test_bad_negotiation_says_what_is_supported(server: Server, accept: str | None, fields: dict[str, Any],
-                                                status: int, kind: str, mentions: str) -> None:
+@pytest.mark.parametrize(
+    ("accept", "fields", "status", "kind", "mentions"),
+    [
+        ("text/html", {}, 406, "not_acceptable", "image/png, image/jpeg, image/webp, application/x-npy"),
+        ("image/gif", {}, 406, "not_acceptable", "application/json"),
+        ("png", {}, 406, "not_acceptable", "malformed Accept"),
+        (None, {"format": "gif"}, 422, "invalid_request", "format"),
+        (None, {"format": "npy"}, 422, "invalid_request", "Accept: application/x-npy"),
+        (None, {"quality": 0}, 422, "invalid_request", "quality"),
+        (None, {"quality": 80}, 422, "invalid_request", "quality applies to jpeg and webp"),
+        ("image/png", {"format": "jpeg"}, 422, "invalid_request", "contradicts"),
+    ],
+)
+def test_bad_negotiation_says_what_is_supported(
+    server: Server, accept: str | None, fields: dict[str, Any], status: int, kind: str, mentions: str
+) -> None:
     check(post(server, accept, **fields), status, kind, mentions)
 
 
@@ -111,6 +131,6 @@ def test_a_grid_or_tensor_over_the_byte_limit_is_413_before_any_work(start_serve
     srv = start_server(models_dir, env={"GANSERVE_MAX_ANSWER_BYTES": "1024"})
     check(post(srv, "application/x-npy", n=17), 413, "payload_too_large", "GANSERVE_MAX_ANSWER_BYTES")
     check(post(srv, "image/png", n=16), 413, "payload_too_large", "png grid of 16 images")
-    assert "ganserve_images_total{model=\"cgen\"} 0.0" in httpx.get(srv.url + "/metrics").text  # nothing ran
+    assert 'ganserve_images_total{model="cgen"} 0.0' in httpx.get(srv.url + "/metrics").text  # nothing ran
     assert post(srv, "application/x-npy", n=16).status_code == 200  # 16 x 64 bytes fit
     assert post(srv, n=64).status_code == 200  # JSON answers are bounded by the image count instead
