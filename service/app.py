@@ -16,22 +16,27 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from service.access import RequestTracker
 from service.auth import check_api_key
 from service.errors import GanserveError, error_response, json_error
 from service.lifecycle import RequestGate, install_drain_on_sigterm
 from service.metrics import Metrics
+from service.openapi import install_openapi
 from service.registry import load_registry
 from service.settings import Settings
 from service.state import Service
+from service.static import static_files
+
+if TYPE_CHECKING:
+    from service.tracing import Tracer
 
 log = logging.getLogger("ganserve")
 
@@ -60,9 +65,14 @@ def _routers(names: list[str]) -> list[object]:
     return routers
 
 
-def create_app(settings: Settings | None = None, metrics: Metrics | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
+               tracer: Tracer | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = metrics or Metrics(latency_buckets=settings.latency_buckets, batch_buckets=settings.batch_buckets)
+    if tracer is None and settings.tracing:
+        from service import tracing  # only then: nothing of OpenTelemetry's SDK is loaded otherwise
+
+        tracer = tracing.Tracer()
     service = Service(settings, metrics)
 
     @asynccontextmanager
@@ -73,12 +83,16 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         if not service.lifecycle.ready:
             log.error("no model could be loaded from %s: readiness stays 503", settings.models_dir)
         restore = install_drain_on_sigterm(service.lifecycle, settings.drain_timeout_s)
+        metrics.worker_started()
         try:
             yield
         finally:
+            metrics.workers.set(0)
             restore()
             service.lifecycle.ready = False
             await service.registry.stop()
+            if tracer is not None:
+                tracer.shutdown()
 
     app = FastAPI(title="ganserve", version="0.1.0", lifespan=lifespan, **_NO_OTEL,
                   description="Serve GAN generators exported to ONNX, with dynamic batching.")
@@ -88,9 +102,11 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     for router in _routers(OPEN_ROUTERS):
         app.include_router(router)  # type: ignore[arg-type]
     _install_error_handlers(app, settings.overload_status)
+    install_openapi(app, settings)
     app.add_middleware(RequestGate, lifecycle=service.lifecycle, model_metrics=service.model_metrics)
+    app.add_middleware(RequestTracker, tracer=tracer, access_log=settings.access_log)  # outermost: sees every answer
     if STATIC_DIR.is_dir():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+        app.mount("/", static_files(STATIC_DIR, app.router.routes), name="static")
     return app
 
 

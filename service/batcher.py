@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from service.context import ENCODE, QUEUE
+from service.context import current as current_record
 from service.errors import DeadlineExceeded, Draining, GanserveError, InferenceFailed, InvalidRequest, Overloaded
 from service.metrics import Metrics, ModelMetrics
 
@@ -47,7 +49,8 @@ def _rows(rows: np.ndarray, start: int) -> Sequence[Any]:
 
 
 class _Request:
-    __slots__ = ("inputs", "n", "finish", "deadline", "future", "results", "pending", "queued", "closed")
+    __slots__ = ("inputs", "n", "finish", "deadline", "future", "results", "pending", "queued", "closed", "record",
+                 "submitted")
 
     def __init__(self, inputs: Inputs, n: int, finish: Finish, deadline: float, future: asyncio.Future[list[Any]]):
         self.inputs = inputs
@@ -59,6 +62,8 @@ class _Request:
         self.pending = n  # rows without a result yet
         self.queued = n  # rows still waiting in the queue
         self.closed = False  # answered, failed, expired or abandoned: drop whatever of it is still queued
+        self.record = current_record()  # the HTTP request it serves, if any: told how long each stage took
+        self.submitted = time.perf_counter()
 
 
 class _Part:
@@ -275,8 +280,11 @@ class Batcher:
         for part in parts:
             size = part.stop - part.start
             chunk, offset = rows[offset:offset + size], offset + size
+            encoding = time.perf_counter()
             try:
                 result = part.request.finish(chunk, part.start)
+                if part.request.record is not None:
+                    part.request.record.stage(ENCODE, encoding, time.perf_counter())
             except Exception as e:  # an encoding bug must fail its own request, not the batch
                 log.exception("batcher %s: finishing a request failed", self.name)
                 outcomes.append(InferenceFailed(f"post-processing failed: {type(e).__name__}"))
@@ -298,12 +306,17 @@ class Batcher:
             message = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
             log.warning("batcher %s: inference failed on a batch of %d: %s", self.name, total, message)
             return InferenceFailed(f"inference failed: {message}")
-        self.metrics.inference_duration.observe(time.perf_counter() - started)
+        ended = time.perf_counter()
+        self.metrics.inference_duration.observe(ended - started)
         if not isinstance(rows, np.ndarray) or rows.ndim == 0 or rows.shape[0] != total:
             got = rows.shape[0] if isinstance(rows, np.ndarray) and rows.ndim else "no"
             return InferenceFailed(f"the model returned {got} rows for a batch of {total}")
         self.metrics.batch_size.observe(total)
         self.metrics.images.inc(total)
+        for part in parts:  # for the request's trace: it waited until its batch started (thread hop included)
+            if part.request.record is not None:
+                part.request.record.stage(QUEUE, part.request.submitted, started)
+                part.request.record.ran(started, ended, total, part.stop - part.start)
         return rows
 
     # -- bookkeeping ----------------------------------------------------------------------------------------

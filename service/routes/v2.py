@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from service.context import ENCODE, staged
 from service.errors import InvalidRequest
 from service.http import json_bytes_response, read_json, unless_disconnected
 from service.manifest import Kind, Role
@@ -147,7 +148,8 @@ async def _infer(service: Service, model: ServedModel, request: Request, body: I
             raise InvalidRequest(f"unknown output {wanted.name!r}; the model has {[output]}")
     feeds = to_feeds(model, body, service.settings.max_images_per_request)
     rows = await unless_disconnected(request, model.batcher.run(feeds, None, service.timeout(None)))
-    return json_bytes_response(await asyncio.to_thread(_response, model, body.id, rows))
+    encode = staged(ENCODE, lambda: _response(model, body.id, rows))
+    return json_bytes_response(await asyncio.to_thread(encode))
 
 
 _OPENAPI = {"requestBody": {"content": {"application/json": {"schema": InferRequest.model_json_schema()}}}}
