@@ -23,7 +23,8 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.context import RequestRecord, bind, unbind
-from service.errors import json_error
+from service.errors import GanserveError
+from service.http_errors import error_response
 from service.requestid import HEADER, accept_request_id
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class RequestTracker:
             bugs.exception("unhandled error on %s %s", record.method, record.path)
             if record.status:  # the answer had started: nothing more can be sent, let the server drop it
                 raise
-            await json_error(500, "internal server error", "internal")(scope, receive, send_with_id)
+            await error_response(GanserveError("internal server error"))(scope, receive, send_with_id)
         finally:
             unbind(token)
             end = time.perf_counter()

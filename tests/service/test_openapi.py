@@ -103,7 +103,7 @@ def test_a_schema_driven_fuzzer_finds_no_contract_failure_in_any_operation(serve
     405s with the right Allow, no 5xx. A fixed seed keeps it reproducible; a few examples keep it fast."""
     command = [sys.executable, "-m", "schemathesis.cli", "run", server.url + "/openapi.json", "--checks", "all",
                "--max-examples", "3", "--seed", "1"]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path, env={
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False, env={
         **os.environ, "NO_COLOR": "1"})
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     every = len(operations(httpx.get(server.url + "/openapi.json").json()))

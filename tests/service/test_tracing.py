@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -35,9 +36,9 @@ async def client(tmp_path: Path, exporter: InMemorySpanExporter) -> AsyncIterato
     write_generator(tmp_path / "models", "slow", slow=256)  # inference (~20 ms) takes most of a request's time
     app: FastAPI = create_app(Settings(models_dir=tmp_path / "models", max_batch_size=1),
                               tracer=Tracer(SimpleSpanProcessor(exporter)))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
-            yield c
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        yield c
 
 
 def by_name(spans: tuple[ReadableSpan, ...]) -> dict[str, ReadableSpan]:
@@ -64,7 +65,7 @@ async def test_a_request_has_queue_inference_and_encode_spans_that_fill_it(
     times = [(s.start_time or 0, s.end_time or 0) for s in stages]
     assert request.start_time is not None and request.end_time is not None
     assert request.start_time <= times[0][0] and times[-1][1] <= request.end_time
-    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(times, times[1:], strict=False))
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(times))
     stage_total = sum(end - start for start, end in times)
     whole = request.end_time - request.start_time
     # The stages run one after another inside the request; what is left is parsing, noise and the JSON answer.
