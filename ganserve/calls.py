@@ -44,6 +44,8 @@ class Call(Generic[T]):
     files: dict[str, tuple[str, bytes, str]] | None = None
     data: dict[str, str] | None = None  # multipart form fields beside `files`
     accept: str = "application/json"
+    content: bytes | None = None  # a raw body (v2 binary tensors)
+    headers: dict[str, str] | None = None
     # Sent as X-Request-ID, the same on every retry of this call, so the server's log lines for each try match it.
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -68,7 +70,8 @@ class BaseClient:
 
     def _request_kwargs(self, call: Call[Any]) -> dict[str, Any]:
         return {"json": call.json, "params": call.params, "files": call.files, "data": call.data,
-                "headers": {"Accept": call.accept, "X-Request-ID": call.request_id}}
+                "content": call.content,
+                "headers": {"Accept": call.accept, "X-Request-ID": call.request_id, **(call.headers or {})}}
 
     def _wait_before_retry(self, attempt: int, response: httpx.Response) -> float | None:
         """Seconds to wait before trying again, or None when this answer is final."""
@@ -140,12 +143,17 @@ class BaseClient:
                                              request_id=_request_id(r)),
                     params=params, accept="image/png")
 
-    def _infer(self, model: str, inputs: Mapping[str, np.ndarray],
-               outputs: Sequence[str] | None) -> Call[Tensors]:
+    def _infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None,
+               binary: bool) -> Call[Tensors]:
+        path = f"/v2/models/{_q(model)}/infer"
+        if binary:
+            content, header_length = tensors.encode_binary(inputs, list(outputs or []))
+            return Call("POST", path, _tensors, content=content, accept="application/octet-stream, application/json",
+                        headers={tensors.HEADER_LENGTH: str(header_length)})
         body: dict[str, Any] = {"inputs": [tensors.encode(k, v) for k, v in inputs.items()]}
         if outputs:
             body["outputs"] = [{"name": o} for o in outputs]
-        return Call("POST", f"/v2/models/{_q(model)}/infer", _tensors, json=body)
+        return Call("POST", path, _tensors, json=body)
 
 
 def _request_id(response: httpx.Response) -> str | None:
@@ -160,7 +168,7 @@ def _generation(response: httpx.Response) -> Generation:
 
 
 def _tensors(response: httpx.Response) -> Tensors:
-    out = Tensors((t["name"], tensors.decode(t)) for t in response.json()["outputs"])
+    out = Tensors(tensors.decode_response(response.content, response.headers.get(tensors.HEADER_LENGTH)))
     out.request_id = _request_id(response)
     return out
 
