@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from service.batch_queue import Job, Part
+from service.context import ENCODE
 from service.errors import GanserveError, InferenceFailed
 from service.metrics import ModelMetrics
 
@@ -136,6 +137,7 @@ def encode_parts(items: Sequence[tuple[Part, np.ndarray]], name: str, metrics: M
         if job.closed:
             outcomes.append(None)
             continue
+        encoding = time.perf_counter()
         try:
             assert job.finish is not None  # jobs without one are answered on the event loop
             result = job.finish(rows, part.start)
@@ -143,6 +145,8 @@ def encode_parts(items: Sequence[tuple[Part, np.ndarray]], name: str, metrics: M
                 raise ValueError(f"the encoder returned {len(result)} results for {part.size} rows")
             whole = part.size == job.n and job.complete is not None
             outcomes.append(Answered(job.complete(list(result))) if whole and job.complete else result)
+            if job.record is not None:
+                job.record.stage(ENCODE, encoding, time.perf_counter())
         except Exception as e:  # an encoder bug must fail its own request, not the batch
             log.exception("batcher %s: encoding a request failed", name)
             outcomes.append(InferenceFailed(f"encoding the answer failed: {type(e).__name__}: {e}"[:300]))
