@@ -41,11 +41,16 @@ HEADERS = {
 }
 # Operations that put rows through a model's batcher: they can be refused for a full queue, time out, or fail.
 RUNS_MODEL = frozenset({"/v1/models/{name}/generate", "/v1/models/{name}/interpolate", "/v1/models/{name}/translate",
-                        "/v1/models/{name}/images/{seed}.png", "/v2/models/{name}/infer",
+                        "/v1/models/{name}/images/{seed}.{ext}", "/v2/models/{name}/infer",
                         "/v2/models/{name}/versions/{version}/infer"})
+# Operations whose answer is negotiated from Accept (service.negotiation): 406 when nothing it admits is served,
+# and 413 when the grid or tensor asked for is over GANSERVE_MAX_ANSWER_BYTES.
+NEGOTIATES = frozenset({"/v1/models/{name}/generate", "/v1/models/{name}/interpolate", "/v1/models/{name}/translate"})
 DESCRIPTIONS = {
     400: "the body is not JSON, not base64 or not a parsable form", 401: "missing or wrong API key",
-    404: "no such model or version", 413: "the body or the image is over the limit",
+    404: "no such model or version", 406: "the Accept header admits no answer this operation gives (the message "
+                                          "lists them)",
+    413: "the body or the image is over the limit, or the grid or tensor asked for is over GANSERVE_MAX_ANSWER_BYTES",
     415: "the body's content type is not one this operation takes",
     422: "a value is out of range, inconsistent with the model, or the image cannot be used",
     429: "the model's queue is full (GANSERVE_OVERLOAD_STATUS=429); retry after Retry-After",
@@ -82,6 +87,8 @@ def statuses(route: Any, method: str, has_body: bool, settings: Settings) -> set
         out |= {400, 413, 415, 422}
     if path in RUNS_MODEL:
         out |= {422, 500, 503, 504} | ({429} if settings.overload_status == 429 else set())
+    if path in NEGOTIATES:
+        out |= {406, 413}
     if path == "/v2/health/ready":
         out.add(503)
     return out

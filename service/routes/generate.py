@@ -30,9 +30,7 @@ _OPENAPI = {
     "responses": {"200": {"content": {"application/json": {}, "image/png": {}, "image/jpeg": {}, "image/webp": {},
                                       "application/x-npy": {}},
                           "description": '{"model", "version", "images": [{"<format>", "seed", "label"}]}, one '
-                                         "picture (a grid when n > 1), or the (n, H, W, C) uint8 tensor"},
-                  "406": {"description": "no representation the Accept header admits"},
-                  "413": {"description": "a grid or tensor over GANSERVE_MAX_ANSWER_BYTES"}},
+                                         "picture (a grid when n > 1), or the (n, H, W, C) uint8 tensor"}},
 }
 
 
