@@ -101,8 +101,10 @@ def _route(scope: Scope) -> str | None:
     return path if hasattr(route, "methods") else f"{path}/{{path}}"  # a mount (the static files)
 
 
-def write_access_line(record: RequestRecord, end: float) -> None:
-    level = logging.DEBUG if record.path in QUIET_PATHS else logging.INFO
+def write_access_line(record: RequestRecord, end: float, *, quiet: bool | None = None, **extra: Any) -> None:
+    """The request's access line; `quiet` ones (health checks, scrapes) at debug level."""
+    quiet = record.path in QUIET_PATHS if quiet is None else quiet
+    level = logging.DEBUG if quiet else logging.INFO
     if not log.isEnabledFor(level):
         return
     status = record.status or CLIENT_GONE
@@ -112,6 +114,6 @@ def write_access_line(record: RequestRecord, end: float) -> None:
         "version": record.version, "status": status, "duration_ms": round((end - record.started) * 1000, 3),
         "queue_wait_ms": None if wait is None else round(wait * 1000, 3),
         "batch_size": record.batch_size or None, "images": record.images, "request_id": record.request_id,
-        "client": record.client,
+        "client": record.client, **extra,
     }
     log.log(level, "%s %s %d", record.method, record.route or record.path, status, extra={"fields": fields})
