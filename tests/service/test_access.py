@@ -120,7 +120,7 @@ def test_a_client_that_leaves_mid_body_gets_an_access_line_and_no_traceback(json
 async def test_a_bug_is_a_json_500_with_the_id_and_one_logged_traceback(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    app: FastAPI = create_app(Settings(models_dir=tmp_path))
+    app: FastAPI = create_app(Settings(models_dir=tmp_path, grpc_port=0))
 
     @app.get("/boom")
     async def boom() -> None:
