@@ -37,7 +37,7 @@ def exporter() -> InMemorySpanExporter:
 
 @pytest.fixture
 async def client(tmp_path: Path, exporter: InMemorySpanExporter) -> AsyncIterator[httpx.AsyncClient]:
-    write_generator(tmp_path / "models", "slow", slow=256)  # inference (~20 ms) takes most of a request's time
+    write_generator(tmp_path / "models", "slow", slow=512)  # inference (~0.1 s) is most of a request
     app: FastAPI = create_app(Settings(models_dir=tmp_path / "models", max_batch_size=1, grpc_port=0),
                               tracer=Tracer(SimpleSpanProcessor(exporter)))
     transport = httpx.ASGITransport(app=app)
@@ -73,7 +73,7 @@ async def test_a_request_has_queue_inference_and_encode_spans_that_fill_it(
     stage_total = sum(end - start for start, end in times)
     whole = request.end_time - request.start_time
     # The stages run one after another inside the request; what is left is parsing, noise and the JSON answer.
-    assert 0.6 * whole < stage_total <= whole, (stage_total, whole)
+    assert 0.8 * whole < stage_total <= whole, (stage_total, whole)
 
 
 async def test_a_v2_request_has_one_span_per_stage_its_encoding_is_the_json_answer(
