@@ -22,8 +22,7 @@ from service.codecs import b64encode, encode_png, grid, to_uint8
 from service.errors import InvalidRequest, WrongKind
 from service.manifest import Kind, Manifest, Role
 from service.registry import ServedModel
-
-Label = int | str
+from service.schemas import Label
 
 
 def require_generator(model: ServedModel) -> Manifest:
