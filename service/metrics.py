@@ -13,7 +13,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 REJECT_REASONS = ("queue_full", "expired", "cancelled", "failed", "draining")
 
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "ModelMetrics", "REJECT_REASONS"]
+__all__ = ["CONTENT_TYPE_LATEST", "REJECT_REASONS", "Metrics", "ModelMetrics"]
 
 
 class Metrics:

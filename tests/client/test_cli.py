@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-
 import numpy as np
 import pytest
 from PIL import Image

@@ -11,7 +11,6 @@ import pytest
 from PIL import Image
 
 
-
 def pixels(b64: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(b64))))
 

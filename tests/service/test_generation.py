@@ -49,20 +49,22 @@ def test_labels_by_index_or_name_one_for_all_or_one_each(models: dict[str, Serve
     assert resolve_labels(models["gen"].manifest, None, [1]) is None
 
 
-@pytest.mark.parametrize(("labels", "reason"), [
-    ([1, 2, 3], "one for all images or one per image"),
-    (10, "out of range: use 0..9"),
-    (-1, "out of range"),
-    ("c10", "unknown class 'c10'"),
-    (True, "not booleans"),
-])
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [
+        ([1, 2, 3], "one for all images or one per image"),
+        (10, "out of range: use 0..9"),
+        (-1, "out of range"),
+        ("c10", "unknown class 'c10'"),
+        (True, "not booleans"),
+    ],
+)
 def test_bad_labels_say_what_to_fix(models: dict[str, ServedModel], labels: object, reason: str) -> None:
     with pytest.raises(InvalidRequest, match=reason):
         resolve_labels(models["cgen"].manifest, labels, [1, 2])  # type: ignore[arg-type]
 
 
-def test_unconditional_models_take_no_labels_and_translators_generate_nothing(
-        models: dict[str, ServedModel]) -> None:
+def test_unconditional_models_take_no_labels_and_translators_generate_nothing(models: dict[str, ServedModel]) -> None:
     with pytest.raises(InvalidRequest, match="unconditional"):
         resolve_labels(models["gen"].manifest, 1, [1])
     with pytest.raises(WrongKind, match="/v1/models/translate/translate"):
@@ -72,7 +74,13 @@ def test_unconditional_models_take_no_labels_and_translators_generate_nothing(
 
 def test_png_text_names_the_class_and_keeps_extra_chunks(models: dict[str, ServedModel]) -> None:
     assert png_text(models["cgen"], seed=4, label=2, truncation=0.5, method="slerp") == {
-        "model": "cgen", "version": "1", "seed": "4", "label": "c2", "truncation": "0.5", "method": "slerp"}
+        "model": "cgen",
+        "version": "1",
+        "seed": "4",
+        "label": "c2",
+        "truncation": "0.5",
+        "method": "slerp",
+    }
     assert png_text(models["gen"]) == {"model": "gen", "version": "1"}
 
 

@@ -37,8 +37,9 @@ def service(models_dir: Path) -> Service:
     return service
 
 
-def request(service: Service, messages: list[dict[str, Any]], headers: dict[str, str] | None = None,
-            name: str = "gen") -> Request:
+def request(
+    service: Service, messages: list[dict[str, Any]], headers: dict[str, str] | None = None, name: str = "gen"
+) -> Request:
     """A request whose ASGI receive() hands out `messages`, then waits (the client stays) unless told otherwise."""
     queue: Iterator[dict[str, Any]] = iter(messages)
     forever = asyncio.Event()
@@ -51,8 +52,15 @@ def request(service: Service, messages: list[dict[str, Any]], headers: dict[str,
         return message
 
     raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    scope = {"type": "http", "method": "POST", "path": f"/v1/models/{name}/generate", "headers": raw,
-             "app": App(service), "path_params": {"name": name}, "query_string": b""}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": f"/v1/models/{name}/generate",
+        "headers": raw,
+        "app": App(service),
+        "path_params": {"name": name},
+        "query_string": b"",
+    }
     return Request(scope, receive)
 
 
@@ -61,8 +69,9 @@ def chunks(*parts: bytes) -> list[dict[str, Any]]:
 
 
 def cancelled(service: Service) -> float:
-    value = service.metrics.registry.get_sample_value("ganserve_requests_rejected_total",
-                                                      {"model": "gen", "reason": "cancelled"})
+    value = service.metrics.registry.get_sample_value(
+        "ganserve_requests_rejected_total", {"model": "gen", "reason": "cancelled"}
+    )
     return value or 0.0
 
 

@@ -29,16 +29,19 @@ from service.http_errors import STATUS, install_error_handlers, send_error, to_h
 SERVICE = Path(__file__).resolve().parents[2] / "service"
 
 
-@pytest.mark.parametrize(("error", "status", "kind"), [
-    (InvalidRequest("n: too big"), 422, "invalid_request"),
-    (UnknownModel("unknown model 'x'"), 404, "unknown_model"),
-    (Overloaded("full"), 503, "queue_full"),
-    (NotReady("loading"), 503, "not_ready"),
-    (DeadlineExceeded("late"), 504, "deadline_exceeded"),
-    (Cancelled("gone"), 499, "cancelled"),
-    (InferenceFailed("broke"), 500, "inference_failed"),
-    (GanserveError("bug"), 500, "internal"),
-])
+@pytest.mark.parametrize(
+    ("error", "status", "kind"),
+    [
+        (InvalidRequest("n: too big"), 422, "invalid_request"),
+        (UnknownModel("unknown model 'x'"), 404, "unknown_model"),
+        (Overloaded("full"), 503, "queue_full"),
+        (NotReady("loading"), 503, "not_ready"),
+        (DeadlineExceeded("late"), 504, "deadline_exceeded"),
+        (Cancelled("gone"), 499, "cancelled"),
+        (InferenceFailed("broke"), 500, "inference_failed"),
+        (GanserveError("bug"), 500, "internal"),
+    ],
+)
 def test_each_error_has_one_status_and_type(error: GanserveError, status: int, kind: str) -> None:
     mapped = to_http(error)
     assert (mapped.status, mapped.kind, mapped.message) == (status, kind, error.message)
@@ -63,9 +66,12 @@ def test_errors_py_imports_no_web_framework_and_no_other_module_chooses_a_status
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert imported <= {"__future__"}
-    choosers = [p.name for p in SERVICE.rglob("*.py")
-                if p.name != "http_errors.py" and ("status_code=4" in p.read_text() or "status_code=5" in p.read_text()
-                                                   or '"status": 5' in p.read_text())]
+    choosers = [
+        p.name
+        for p in SERVICE.rglob("*.py")
+        if p.name != "http_errors.py"
+        and ("status_code=4" in p.read_text() or "status_code=5" in p.read_text() or '"status": 5' in p.read_text())
+    ]
     assert choosers == []
 
 
@@ -106,8 +112,10 @@ async def test_handlers_route_validation_routing_and_bugs_through_the_mapping() 
         assert (full.status_code, full.json()["type"], full.headers["retry-after"]) == (429, "queue_full", "1")
         assert (await client.get("/invalid")).json() == {"error": "body.n: too big", "type": "invalid_request"}
         missing = await client.get("/nowhere")
-        assert missing.status_code == 404 and missing.json() == {"error": "no such endpoint: /nowhere",
-                                                                  "type": "not_found"}
+        assert missing.status_code == 404 and missing.json() == {
+            "error": "no such endpoint: /nowhere",
+            "type": "not_found",
+        }
         assert (await client.post("/bug")).json()["type"] == "method_not_allowed"
         broken = await client.get("/bug")
         assert broken.status_code == 500 and broken.json() == {"error": "internal server error", "type": "internal"}

@@ -18,15 +18,24 @@ SHA = "0" * 64
 
 
 def generator(**changes: Any) -> dict[str, Any]:
-    return {"name": "gen", "version": "1", "kind": "unconditional", "opset": 18, "sha256": SHA, "latent_dim": 8,
-            "inputs": {"noise": {"name": "z", "dtype": "float32", "shape": ["batch", 8]}},
-            "outputs": {"image": {"name": "image", "dtype": "float32", "shape": ["batch", 1, 8, 8]}},
-            "image": {"channels": 1, "height": 8, "width": 8}} | changes
+    return {
+        "name": "gen",
+        "version": "1",
+        "kind": "unconditional",
+        "opset": 18,
+        "sha256": SHA,
+        "latent_dim": 8,
+        "inputs": {"noise": {"name": "z", "dtype": "float32", "shape": ["batch", 8]}},
+        "outputs": {"image": {"name": "image", "dtype": "float32", "shape": ["batch", 1, 8, 8]}},
+        "image": {"channels": 1, "height": 8, "width": 8},
+    } | changes
 
 
 def conditional(**changes: Any) -> dict[str, Any]:
-    inputs = {"noise": {"name": "z", "dtype": "float32", "shape": ["batch", 8]},
-              "label": {"name": "label", "dtype": "int64", "shape": ["batch"]}}
+    inputs = {
+        "noise": {"name": "z", "dtype": "float32", "shape": ["batch", 8]},
+        "label": {"name": "label", "dtype": "int64", "shape": ["batch"]},
+    }
     return generator(kind="conditional", inputs=inputs, num_classes=3) | changes
 
 
@@ -36,21 +45,26 @@ def test_roles_name_the_graph_tensors_and_class_names_default_to_indices() -> No
     assert m.class_names == ["0", "1", "2"] and m.output_range == (-1.0, 1.0)
 
 
-@pytest.mark.parametrize(("manifest", "reason"), [
-    (generator(inputs={}), "takes inputs ['noise']"),
-    (generator(latent_dim=16), "does not match latent_dim 16"),
-    (generator(latent_dim=None), "needs 'latent_dim'"),
-    (conditional(num_classes=None), "needs 'num_classes'"),
-    (conditional(class_names=["a", "a", "b"]), "distinct names"),
-    (generator(outputs={"image": {"name": "image", "dtype": "float32", "shape": ["batch", 3, 8, 8]}}),
-     "does not match image"),
-    (generator(inputs={"noise": {"name": "z", "dtype": "float32", "shape": [1, 8]}}), "must be dynamic"),
-    (generator(output_range=(1.0, -1.0)), "low < high"),
-    (generator(onnx_file="../model.onnx"), "plain file name"),
-    (generator(kind="translation"), "takes inputs ['image']"),
-    (generator(name="Bad Name"), "pattern"),
-    (generator(extra_field=1), "extra"),
-])
+@pytest.mark.parametrize(
+    ("manifest", "reason"),
+    [
+        (generator(inputs={}), "takes inputs ['noise']"),
+        (generator(latent_dim=16), "does not match latent_dim 16"),
+        (generator(latent_dim=None), "needs 'latent_dim'"),
+        (conditional(num_classes=None), "needs 'num_classes'"),
+        (conditional(class_names=["a", "a", "b"]), "distinct names"),
+        (
+            generator(outputs={"image": {"name": "image", "dtype": "float32", "shape": ["batch", 3, 8, 8]}}),
+            "does not match image",
+        ),
+        (generator(inputs={"noise": {"name": "z", "dtype": "float32", "shape": [1, 8]}}), "must be dynamic"),
+        (generator(output_range=(1.0, -1.0)), "low < high"),
+        (generator(onnx_file="../model.onnx"), "plain file name"),
+        (generator(kind="translation"), "takes inputs ['image']"),
+        (generator(name="Bad Name"), "pattern"),
+        (generator(extra_field=1), "extra"),
+    ],
+)
 def test_each_inconsistency_is_refused_with_the_reason(manifest: dict[str, Any], reason: str) -> None:
     with pytest.raises(ValidationError, match=reason.replace("[", r"\[").replace("]", r"\]")):
         Manifest.model_validate(manifest)

@@ -42,10 +42,17 @@ def test_every_app_has_its_own_registry_and_the_documented_names() -> None:
     first.for_model("gen").images.inc(3)
     assert second.registry.get_sample_value("ganserve_images_total", {"model": "gen"}) is None
     text = first.render().decode()
-    for name in ("ganserve_request_duration_seconds", "ganserve_queue_wait_seconds",
-                 "ganserve_inference_duration_seconds", "ganserve_encode_duration_seconds",
-                 "ganserve_batch_size_items", "ganserve_queue_items", "ganserve_images_total",
-                 "ganserve_requests_rejected_total", "ganserve_model_info"):
+    for name in (
+        "ganserve_request_duration_seconds",
+        "ganserve_queue_wait_seconds",
+        "ganserve_inference_duration_seconds",
+        "ganserve_encode_duration_seconds",
+        "ganserve_batch_size_items",
+        "ganserve_queue_items",
+        "ganserve_images_total",
+        "ganserve_requests_rejected_total",
+        "ganserve_model_info",
+    ):
         assert f"# TYPE {name}" in text
     assert 'ganserve_images_total{model="gen"} 3.0' in text
     assert 'le="8.0"' in text and 'le="0.01"' in text  # buckets from settings, not prometheus' defaults

@@ -22,8 +22,12 @@ def parts(*requests: Sequence[float], finish: Finish | None = None) -> list[Part
     loop = asyncio.get_running_loop()
     out = []
     for values in requests:
-        job = Job({"x": np.array(values, np.float32).reshape(-1, 1)}, finish or (lambda rows, start: list(rows)),
-                  float("inf"), loop.create_future())
+        job = Job(
+            {"x": np.array(values, np.float32).reshape(-1, 1)},
+            finish or (lambda rows, start: list(rows)),
+            float("inf"),
+            loop.create_future(),
+        )
         out.append(Part(job, 0, job.n, 0.0))
     return out
 
