@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.errors import InvalidRequest
+from service.errors import InvalidRequest, PayloadTooLarge
 from service.http import json_bytes_response, parse_json, read_json_body, unless_disconnected
 from service.manifest import Kind, Role
 from service.registry import Registry, ServedModel
@@ -31,6 +32,8 @@ router = APIRouter(tags=["v2 (KServe Open Inference Protocol)"])
 
 DATATYPES = {"float32": "FP32", "float16": "FP16", "int64": "INT64"}
 _BODY_LIMIT = 64 * 1024 * 1024
+# Room per tensor value in a JSON body: a float32 written out in full, its separator and pretty-printing indentation.
+_BYTES_PER_VALUE = 64
 
 
 class InferInput(BaseModel):
@@ -130,14 +133,22 @@ def to_feeds(model: ServedModel, body: InferRequest, max_rows: int) -> dict[str,
     return feeds
 
 
+_CHUNK = 1024  # values per json.dumps call: ~2 ms, after which the event loop can take the GIL back
+
+
 def _response(model: ServedModel, request_id: str | None, rows: list[np.ndarray]) -> bytes:
+    """The JSON answer, for a worker thread. The numbers are encoded in chunks: one json.dumps over 200k floats
+    holds the GIL for ~300 ms, which would stall the event loop although it runs in another thread."""
     out = np.stack(rows)
     payload: dict[str, Any] = {"model_name": model.name, "model_version": model.version}
     if request_id is not None:
         payload["id"] = request_id
     payload["outputs"] = [{"name": model.manifest.outputs["image"].name, "datatype": "FP32",
-                           "shape": list(out.shape), "data": out.astype(np.float32).ravel().tolist()}]
-    return json.dumps(payload).encode()
+                           "shape": list(out.shape), "data": "DATA"}]
+    values = out.astype(np.float32).ravel().tolist()
+    data = ", ".join(json.dumps(values[i:i + _CHUNK])[1:-1] for i in range(0, len(values), _CHUNK))
+    head, _, tail = json.dumps(payload).rpartition('"DATA"')  # "data" is the last value: rpartition finds it
+    return f"{head}[{data}]{tail}".encode()
 
 
 def _prepare(model: ServedModel, raw: bytes, max_rows: int) -> tuple[str | None, dict[str, np.ndarray]]:
@@ -150,10 +161,29 @@ def _prepare(model: ServedModel, raw: bytes, max_rows: int) -> tuple[str | None,
     return body.id, to_feeds(model, body, max_rows)
 
 
+def body_limit(model: ServedModel, max_rows: int) -> int:
+    """The largest JSON body that can hold a valid request for this model (64 MiB where a dimension is dynamic).
+
+    Parsing JSON holds the GIL even in a worker thread (pydantic, json and numpy alike: ~35 ms per MB), so a body
+    that cannot be valid is refused by its size, before it is parsed.
+    """
+    values = 0
+    for spec in model.manifest.inputs.values():
+        fixed = [d for d in spec.shape[1:] if isinstance(d, int)]
+        if len(fixed) < len(spec.shape) - 1:
+            return _BODY_LIMIT
+        values += math.prod(fixed)  # a label's row is one value
+    return min(_BODY_LIMIT, 64 * 1024 + max_rows * values * _BYTES_PER_VALUE)
+
+
 async def _infer(service: Service, model: ServedModel, request: Request) -> Response:
-    model.batcher.ensure_room(1)  # refuse a full queue before reading and parsing up to 64 MiB of JSON
-    raw = await read_json_body(request, _BODY_LIMIT)
-    request_id, feeds = await asyncio.to_thread(_prepare, model, raw, service.settings.max_images_per_request)
+    model.batcher.ensure_room(1)  # refuse a full queue before reading and parsing the body
+    max_rows = service.settings.max_images_per_request
+    try:
+        raw = await read_json_body(request, body_limit(model, max_rows))
+    except PayloadTooLarge as e:
+        raise PayloadTooLarge(f"{e.message}: model {model.name!r} takes at most {max_rows} rows per request") from None
+    request_id, feeds = await asyncio.to_thread(_prepare, model, raw, max_rows)
     rows = await unless_disconnected(request, model.batcher.run(feeds, None, service.timeout(None)))
     return json_bytes_response(await asyncio.to_thread(_response, model, request_id, rows))
 
