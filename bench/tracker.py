@@ -17,8 +17,13 @@ from typing import Any
 from service.access import RequestTracker
 from service.logs import logging_config
 
-SCOPE = {"type": "http", "method": "POST", "path": "/v1/models/gen/generate", "client": ("127.0.0.1", 5555),
-         "headers": [(b"host", b"x"), (b"content-type", b"application/json"), (b"x-request-id", b"abc-123")]}
+SCOPE = {
+    "type": "http",
+    "method": "POST",
+    "path": "/v1/models/gen/generate",
+    "client": ("127.0.0.1", 5555),
+    "headers": [(b"host", b"x"), (b"content-type", b"application/json"), (b"x-request-id", b"abc-123")],
+}
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -60,16 +65,20 @@ async def main(rounds: int = 3, n: int = 20_000) -> None:
         configure("text")
         results.setdefault("bare app", []).append(await per_request_us(app, n))
         results.setdefault("tracker, no access line", []).append(
-            await per_request_us(RequestTracker(app, access_log=False), n))
+            await per_request_us(RequestTracker(app, access_log=False), n)
+        )
         results.setdefault("tracker + text access line", []).append(await per_request_us(RequestTracker(app), n))
         configure("json")
         results.setdefault("tracker + JSON access line", []).append(await per_request_us(RequestTracker(app), n))
         tracer = Tracer(SimpleSpanProcessor(InMemorySpanExporter()))
         results.setdefault("tracker + JSON access line + spans", []).append(
-            await per_request_us(RequestTracker(app, tracer=tracer), n // 4))
+            await per_request_us(RequestTracker(app, tracer=tracer), n // 4)
+        )
     for name, values in results.items():
-        print(f"{name:40s} {sorted(values)[len(values) // 2]:7.1f} us/request  (rounds: "
-              f"{', '.join(f'{v:.1f}' for v in values)})")
+        print(
+            f"{name:40s} {sorted(values)[len(values) // 2]:7.1f} us/request  (rounds: "
+            f"{', '.join(f'{v:.1f}' for v in values)})"
+        )
 
 
 if __name__ == "__main__":

@@ -110,10 +110,18 @@ def write_access_line(record: RequestRecord, end: float, *, quiet: bool | None =
     status = record.status or CLIENT_GONE
     wait = record.queue_wait()
     fields: dict[str, Any] = {
-        "method": record.method, "route": record.route, "path": record.path, "model": record.model,
-        "version": record.version, "status": status, "duration_ms": round((end - record.started) * 1000, 3),
+        "method": record.method,
+        "route": record.route,
+        "path": record.path,
+        "model": record.model,
+        "version": record.version,
+        "status": status,
+        "duration_ms": round((end - record.started) * 1000, 3),
         "queue_wait_ms": None if wait is None else round(wait * 1000, 3),
-        "batch_size": record.batch_size or None, "images": record.images, "request_id": record.request_id,
-        "client": record.client, **extra,
+        "batch_size": record.batch_size or None,
+        "images": record.images,
+        "request_id": record.request_id,
+        "client": record.client,
+        **extra,
     }
     log.log(level, "%s %s %d", record.method, record.route or record.path, status, extra={"fields": fields})

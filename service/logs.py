@@ -53,8 +53,13 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line; a traceback (bugs only) goes in `exception`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {"ts": _timestamp(record), "level": record.levelname.lower(), "logger": record.name,
-                                "message": record.getMessage(), "pid": record.process}
+        line: dict[str, Any] = {
+            "ts": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
         line.update(fields_of(record))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)

@@ -27,14 +27,25 @@ if TYPE_CHECKING:
 
 # The HTTP status each gRPC outcome corresponds to (as gRPC gateways translate them), for one `status` field.
 HTTP_STATUS = {
-    grpc.StatusCode.OK: 200, grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.UNAUTHENTICATED: 401,
-    grpc.StatusCode.PERMISSION_DENIED: 403, grpc.StatusCode.NOT_FOUND: 404,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: 429, grpc.StatusCode.CANCELLED: CLIENT_GONE,
-    grpc.StatusCode.UNIMPLEMENTED: 501, grpc.StatusCode.UNAVAILABLE: 503, grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.OK: 200,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.CANCELLED: CLIENT_GONE,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
-QUIET_METHODS = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
-                           "/inference.GRPCInferenceService/ServerLive",
-                           "/inference.GRPCInferenceService/ServerReady"})
+QUIET_METHODS = frozenset(
+    {
+        "/grpc.health.v1.Health/Check",
+        "/grpc.health.v1.Health/Watch",
+        "/inference.GRPCInferenceService/ServerLive",
+        "/inference.GRPCInferenceService/ServerReady",
+    }
+)
 
 
 class RequestTracking(grpc.aio.ServerInterceptor):  # type: ignore[misc]
@@ -78,11 +89,12 @@ class RequestTracking(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 if self.access_log:
                     write_access_line(record, end, grpc_status=code.name, quiet=method in QUIET_METHODS)
 
-        return grpc.unary_unary_rpc_method_handler(tracked, request_deserializer=handler.request_deserializer,
-                                                   response_serializer=handler.response_serializer)
+        return grpc.unary_unary_rpc_method_handler(
+            tracked, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )
 
 
 def _peer(context: Any) -> str | None:
-    """"ipv4:127.0.0.1:5342" -> "127.0.0.1:5342" (the same form as HTTP access lines)."""
+    """ "ipv4:127.0.0.1:5342" -> "127.0.0.1:5342" (the same form as HTTP access lines)."""
     peer: str | None = context.peer()
     return peer.split(":", 1)[1] if peer and ":" in peer else peer

@@ -17,8 +17,11 @@ from tests.support.server import Server
 def call(target: str, request: Any, metadata: tuple[tuple[str, str], ...]) -> tuple[Any, dict[str, str]]:
     """(answer or the RpcError, the answer's initial metadata)."""
     with grpc.insecure_channel(target) as channel:
-        infer = channel.unary_unary(INFER, request_serializer=inference_pb2.ModelInferRequest.SerializeToString,
-                                    response_deserializer=inference_pb2.ModelInferResponse.FromString)
+        infer = channel.unary_unary(
+            INFER,
+            request_serializer=inference_pb2.ModelInferRequest.SerializeToString,
+            response_deserializer=inference_pb2.ModelInferResponse.FromString,
+        )
         try:
             answer, outcome = infer.with_call(request, metadata=metadata, timeout=30)
         except grpc.RpcError as error:

@@ -38,8 +38,10 @@ def exporter() -> InMemorySpanExporter:
 @pytest.fixture
 async def client(tmp_path: Path, exporter: InMemorySpanExporter) -> AsyncIterator[httpx.AsyncClient]:
     write_generator(tmp_path / "models", "slow", slow=512)  # inference (~0.1 s) is most of a request
-    app: FastAPI = create_app(Settings(models_dir=tmp_path / "models", max_batch_size=1, grpc_port=0),
-                              tracer=Tracer(SimpleSpanProcessor(exporter)))
+    app: FastAPI = create_app(
+        Settings(models_dir=tmp_path / "models", max_batch_size=1, grpc_port=0),
+        tracer=Tracer(SimpleSpanProcessor(exporter)),
+    )
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         yield c
@@ -50,7 +52,8 @@ def by_name(spans: tuple[ReadableSpan, ...]) -> dict[str, ReadableSpan]:
 
 
 async def test_a_request_has_queue_inference_and_encode_spans_that_fill_it(
-        client: httpx.AsyncClient, exporter: InMemorySpanExporter) -> None:
+    client: httpx.AsyncClient, exporter: InMemorySpanExporter
+) -> None:
     await client.post("/v1/models/slow/generate", json={"n": 1})  # the app's first request builds its stack
     exporter.clear()
     answer = await client.post("/v1/models/slow/generate", json={"n": 1, "seed": 3}, headers={"traceparent": CALLER})
@@ -77,15 +80,21 @@ async def test_a_request_has_queue_inference_and_encode_spans_that_fill_it(
 
 
 async def test_a_v2_request_has_one_span_per_stage_its_encoding_is_the_json_answer(
-        client: httpx.AsyncClient, exporter: InMemorySpanExporter) -> None:
+    client: httpx.AsyncClient, exporter: InMemorySpanExporter
+) -> None:
     tensor = {"name": "z", "shape": [1, 8], "datatype": "FP32", "data": [0.5] * 8}
     assert (await client.post("/v2/models/slow/infer", json={"inputs": [tensor]})).status_code == 200
     assert sorted(s.name for s in exporter.get_finished_spans()) == [
-        "POST /v2/models/{name}/infer", "encode", "inference", "queue"]
+        "POST /v2/models/{name}/infer",
+        "encode",
+        "inference",
+        "queue",
+    ]
 
 
 async def test_a_request_without_traceparent_starts_a_trace_and_errors_are_spans_too(
-        client: httpx.AsyncClient, exporter: InMemorySpanExporter) -> None:
+    client: httpx.AsyncClient, exporter: InMemorySpanExporter
+) -> None:
     answer = await client.post("/v1/models/nope/generate", json={}, headers={"traceparent": "00-garbage"})
     assert answer.status_code == 404
     (span,) = exporter.get_finished_spans()
@@ -95,20 +104,29 @@ async def test_a_request_without_traceparent_starts_a_trace_and_errors_are_spans
 
 
 async def test_a_grpc_call_continues_the_callers_trace_with_the_same_stages(
-        tmp_path: Path, exporter: InMemorySpanExporter) -> None:
+    tmp_path: Path, exporter: InMemorySpanExporter
+) -> None:
     write_generator(tmp_path / "models", "gen")
     port = free_port()
-    app: FastAPI = create_app(Settings(models_dir=tmp_path / "models", grpc_port=port),
-                              tracer=Tracer(SimpleSpanProcessor(exporter)))
+    app: FastAPI = create_app(
+        Settings(models_dir=tmp_path / "models", grpc_port=port), tracer=Tracer(SimpleSpanProcessor(exporter))
+    )
     request = request_with(("z", "FP32", [2, 8], seeded_noise([1, 2], 8).tobytes()))
     async with app.router.lifespan_context(app), grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        infer = channel.unary_unary(INFER, request_serializer=inference_pb2.ModelInferRequest.SerializeToString,
-                                    response_deserializer=inference_pb2.ModelInferResponse.FromString)
+        infer = channel.unary_unary(
+            INFER,
+            request_serializer=inference_pb2.ModelInferRequest.SerializeToString,
+            response_deserializer=inference_pb2.ModelInferResponse.FromString,
+        )
         call = infer(request, metadata=(("traceparent", CALLER), ("x-request-id", "grpc-trace-1")), timeout=30)
         await call
         assert dict(await call.initial_metadata())["x-request-id"] == "grpc-trace-1"
     assert sorted(s.name for s in exporter.get_finished_spans()) == [
-        "GRPC /inference.GRPCInferenceService/ModelInfer", "encode", "inference", "queue"]
+        "GRPC /inference.GRPCInferenceService/ModelInfer",
+        "encode",
+        "inference",
+        "queue",
+    ]
     spans = by_name(exporter.get_finished_spans())
     root = spans["GRPC /inference.GRPCInferenceService/ModelInfer"]
     assert f"{root.context.trace_id:032x}" == CALLER_TRACE and root.attributes is not None
@@ -135,8 +153,14 @@ async def main():
 
 asyncio.run(main())
 """
-    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [200, []]
 
 
@@ -144,22 +168,32 @@ def test_tracing_needs_the_otel_extra_and_says_how_to_get_it(monkeypatch: pytest
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "opentelemetry.sdk" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "opentelemetry.sdk" else real(name, *a)
+    )
     with pytest.raises(ValueError, match=r"pip install 'ganserve\[otel\]'"):
         Settings(tracing=True)
 
 
-@pytest.mark.parametrize(("env", "exporter"), [
-    ({}, "opentelemetry.exporter.otlp.proto.http.trace_exporter.OTLPSpanExporter"),
-    ({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "opentelemetry.exporter.otlp.proto.grpc.trace_exporter.OTLPSpanExporter"),
-    ({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"},
-     "opentelemetry.exporter.otlp.proto.http.trace_exporter.OTLPSpanExporter"),
-    ({"OTEL_TRACES_EXPORTER": "console"}, "opentelemetry.sdk.trace.export.ConsoleSpanExporter"),
-    ({"OTEL_TRACES_EXPORTER": "none"}, None),
-])
-def test_the_exporter_is_the_one_the_standard_variables_name(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
-                                                              exporter: str | None) -> None:
+@pytest.mark.parametrize(
+    ("env", "exporter"),
+    [
+        ({}, "opentelemetry.exporter.otlp.proto.http.trace_exporter.OTLPSpanExporter"),
+        (
+            {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+            "opentelemetry.exporter.otlp.proto.grpc.trace_exporter.OTLPSpanExporter",
+        ),
+        (
+            {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"},
+            "opentelemetry.exporter.otlp.proto.http.trace_exporter.OTLPSpanExporter",
+        ),
+        ({"OTEL_TRACES_EXPORTER": "console"}, "opentelemetry.sdk.trace.export.ConsoleSpanExporter"),
+        ({"OTEL_TRACES_EXPORTER": "none"}, None),
+    ],
+)
+def test_the_exporter_is_the_one_the_standard_variables_name(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], exporter: str | None
+) -> None:
     for name in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
