@@ -31,6 +31,7 @@ from service.lifecycle import RequestGate, install_drain_on_sigterm
 from service.metrics import Metrics
 from service.registry import load_registry
 from service.settings import Settings
+from service.shedding import EarlyRefusal
 from service.state import Service
 
 log = logging.getLogger("ganserve")
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         app.include_router(router)  # type: ignore[arg-type]
     _install_error_handlers(app, settings.overload_status)
     app.add_middleware(RequestGate, lifecycle=service.lifecycle, model_metrics=service.model_metrics)
+    if settings.early_refusal:  # added last, so it runs first: before RequestGate, routing and body parsing
+        app.add_middleware(EarlyRefusal, service=service)
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     return app

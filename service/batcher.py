@@ -33,6 +33,7 @@ import numpy as np
 
 from service.errors import DeadlineExceeded, Draining, GanserveError, InferenceFailed, InvalidRequest, Overloaded
 from service.metrics import Metrics, ModelMetrics
+from service.retry_after import RetryAfter
 
 log = logging.getLogger("ganserve.batcher")
 
@@ -73,7 +74,7 @@ class _Part:
 class Batcher:
     def __init__(self, engine: Engine, *, max_batch_size: int, max_queue_delay_s: float, capacity: int,
                  metrics: ModelMetrics | None = None, clock: Callable[[], float] = time.monotonic,
-                 name: str = "model") -> None:
+                 name: str = "model", retry_after: RetryAfter | None = None) -> None:
         if max_batch_size < 1 or capacity < 1 or max_queue_delay_s < 0:
             raise ValueError("max_batch_size and capacity must be >= 1, max_queue_delay_s >= 0")
         self.engine = engine
@@ -83,6 +84,7 @@ class Batcher:
         self.metrics = metrics or Metrics(latency_buckets=(1.0,), batch_buckets=(1.0,)).for_model(name)
         self.clock = clock
         self.name = name
+        self.retry_after = retry_after or RetryAfter(clock=clock)
         self._groups: dict[tuple[Any, ...], deque[_Part]] = {}
         self._queued = 0
         self._wake = asyncio.Event()
@@ -116,12 +118,23 @@ class Batcher:
         self._set_queued(0)
         self._executor.shutdown(wait=True)
 
+    @property
+    def full(self) -> bool:
+        """No request fits, whatever its size: what the early refusal layer (service/shedding.py) asks."""
+        return self._queued >= self.capacity
+
+    def refuse(self) -> Overloaded:
+        """Count a refusal and return the error to raise, with a Retry-After from the queue's depth."""
+        self.metrics.rejected("queue_full")
+        return Overloaded(f"model {self.name!r} is at capacity: its queue of {self.capacity} images has no room "
+                          "for this request; retry after the Retry-After delay",
+                          retry_after_s=self.retry_after.seconds(self._queued))
+
     def ensure_room(self, n: int) -> None:
         """Raise Overloaded now if n more items would not fit, so that callers can refuse before they spend time
         preparing the inputs (under overload most requests are refused, and each would pay for its noise first)."""
         if self._queued + n > self.capacity:
-            self.metrics.rejected("queue_full")
-            raise Overloaded(f"model {self.name!r} is at capacity ({self._queued} images queued); retry shortly")
+            raise self.refuse()
 
     def submit(self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None) -> _Request:
         """Queue a request's rows; raises Overloaded at once if they do not fit. Await `.future` for results."""
@@ -242,7 +255,9 @@ class Batcher:
 
     async def _execute(self, parts: list[_Part]) -> None:
         loop = asyncio.get_running_loop()
+        started = self.clock()
         outcomes = await loop.run_in_executor(self._executor, self._run_parts, parts)
+        self.retry_after.completed(sum(p.stop - p.start for p in parts), self.clock() - started)
         for part, outcome in zip(parts, outcomes, strict=True):
             request = part.request
             if request.closed:

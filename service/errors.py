@@ -84,7 +84,10 @@ class UnknownModel(ClientError):
 class Overloaded(GanserveError):
     status = 503
     kind = "queue_full"
-    retry_after_s = 1
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s  # estimated from the queue (service/retry_after.py)
 
 
 class Draining(GanserveError):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import signal
 import threading
 import time
@@ -26,15 +25,11 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.metrics import ModelMetrics
+from service.paths import model_path
 
 log = logging.getLogger("ganserve.lifecycle")
 
 OPEN_PATHS = frozenset({"/v2/health/live", "/v2/health/ready", "/metrics"})
-_OBSERVED = re.compile(
-    r"^/v1/models/(?P<m1>[^/]+)/(?P<ep>generate|translate|interpolate|images)(?:/|$)"
-    r"|^/v2/models/(?P<m2>[^/]+)(?:/versions/[^/]+)?/infer$"
-)
-_ENDPOINT = {"generate": "generate", "translate": "translate", "interpolate": "interpolate", "images": "image"}
 
 
 class Lifecycle:
@@ -74,8 +69,8 @@ class RequestGate:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        match = _OBSERVED.match(scope["path"])
-        metrics = self.model_metrics(match["m1"] or match["m2"]) if match else None
+        match = model_path(scope["path"])
+        metrics = self.model_metrics(match.model) if match else None
         if self.lifecycle.draining:
             if metrics is not None:
                 metrics.rejected("draining")
@@ -99,7 +94,7 @@ class RequestGate:
         finally:
             lifecycle.leave()
             if match is not None and metrics is not None:
-                metrics.request(_ENDPOINT.get(match["ep"] or "", "infer"), status, time.perf_counter() - started)
+                metrics.request(match.endpoint, status, time.perf_counter() - started)
 
 
 async def _draining(send: Send) -> None:

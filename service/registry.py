@@ -16,6 +16,7 @@ from service.batcher import Batcher
 from service.errors import UnknownModel
 from service.manifest import Manifest, ManifestError, load_manifest, sha256_file
 from service.metrics import Metrics, ModelMetrics
+from service.retry_after import RetryAfter
 from service.runtime import Runtime, RuntimeLoadError, warm_up_sizes
 from service.settings import Settings
 
@@ -111,7 +112,8 @@ def load_version(version_dir: Path, settings: Settings, metrics: Metrics) -> Ser
     model_metrics = metrics.for_model(manifest.name)
     batcher = Batcher(runtime.run, max_batch_size=settings.max_batch_size,
                       max_queue_delay_s=settings.max_queue_delay_ms / 1000, capacity=settings.queue_capacity,
-                      metrics=model_metrics, name=f"{manifest.name}:{manifest.version}")
+                      metrics=model_metrics, name=f"{manifest.name}:{manifest.version}",
+                      retry_after=RetryAfter(low_s=settings.retry_after_min_s, high_s=settings.retry_after_max_s))
     return ServedModel(manifest, runtime, batcher, model_metrics)
 
 

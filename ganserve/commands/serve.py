@@ -60,5 +60,6 @@ def run(args: argparse.Namespace) -> int:
         loop="uvloop", http="httptools", log_config=log_config, log_level=args.log_level, access_log=args.access_log,
         timeout_graceful_shutdown=2,  # connections left after our drain are idle keep-alives
         server_header=False,
+        limit_concurrency=settings.limit_concurrency or None, backlog=settings.backlog,
     )
     return 0

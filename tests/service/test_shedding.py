@@ -1,0 +1,230 @@
+"""The early refusal layer in-process: the real app and tiny models, a held engine that keeps the queue full.
+
+The same request is sent to an app with the layer and to one without it; both must answer byte for byte the
+same (status, JSON body, headers) and count the same metrics. Retry-After comes from an injected random source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from fastapi import FastAPI
+
+from service.app import create_app
+from service.batcher import Batcher
+from service.retry_after import RetryAfter
+from service.settings import Settings
+from service.shedding import EarlyRefusal
+from tests.service.test_api import samples
+from tests.service.test_lifecycle import queued, wait_for
+from tests.support.models import write_generator
+from tests.support.server import Server
+
+CAPACITY = 8
+GEN = "/v1/models/gen/generate"
+KEY = "k" * 16
+
+
+@dataclass
+class Held:
+    """An app whose `gen` engine is held inside a batch, so that queued items stay queued."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    batcher: Batcher
+    release: threading.Event
+    pending: list[asyncio.Future[Any]]
+
+    async def fill(self, items: int) -> None:
+        """Queue `items` more rows behind the held batch."""
+        request = self.batcher.submit({"z": np.zeros((items, 8), np.float32)})
+        self.pending.append(request.future)
+
+    async def metric(self, name: str, **labels: str) -> float:
+        return samples((await self.client.get("/metrics")).text, name, **labels)
+
+
+@asynccontextmanager
+async def held_app(models_dir: Path, **settings: Any) -> AsyncIterator[Held]:
+    app = create_app(
+        Settings(
+            models_dir=models_dir,
+            queue_capacity=CAPACITY,
+            max_images_per_request=CAPACITY,
+            max_batch_size=1,
+            **settings,
+        )
+    )
+    async with app.router.lifespan_context(app):
+        batcher = app.state.service.registry.get("gen").batcher
+        entered, release = threading.Event(), threading.Event()
+        run = batcher.engine
+
+        def held(feeds: dict[str, np.ndarray]) -> np.ndarray:
+            entered.set()
+            assert release.wait(20), "the test never released the engine"
+            return run(feeds)
+
+        batcher.engine = held
+        batcher.retry_after = RetryAfter(rng=lambda: 0.0)  # the same Retry-After for both apps
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            state = Held(app, client, batcher, release, [])
+            await state.fill(1)
+            assert await asyncio.to_thread(entered.wait, 10)  # that item runs (held); the next ones queue
+            try:
+                yield state
+            finally:
+                release.set()
+                await asyncio.gather(*state.pending, return_exceptions=True)
+
+
+def uses_early_refusal(app: FastAPI) -> bool:
+    return any(m.cls is EarlyRefusal for m in app.user_middleware)
+
+
+@pytest.mark.parametrize("status", [503, 429])
+async def test_the_early_refusal_answers_exactly_as_the_regular_path(models_dir: Path, status: int) -> None:
+    answers, counted = [], []
+    for early in (True, False):
+        async with held_app(models_dir, early_refusal=early, overload_status=status) as held:
+            assert uses_early_refusal(held.app) is early
+            await held.fill(CAPACITY)
+            assert held.batcher.full
+            refused = await held.client.post(GEN, json={"n": 1})
+            answers.append((refused.status_code, refused.content, sorted(refused.headers.items())))
+            counted.append(
+                (
+                    await held.metric("ganserve_requests_rejected_total", model="gen", reason="queue_full"),
+                    await held.metric(
+                        "ganserve_request_duration_seconds_count", model="gen", endpoint="generate", status=str(status)
+                    ),
+                )
+            )
+    assert answers[0] == answers[1]
+    code, body, headers = answers[0]
+    assert code == status and dict(headers)["retry-after"] == "1"
+    assert dict(headers)["content-type"] == "application/json"
+    assert b'"type": "queue_full"' in body and b"retry after the Retry-After delay" in body
+    assert counted == [(1.0, 1.0), (1.0, 1.0)]
+
+
+async def test_requests_that_fit_are_never_refused_early(models_dir: Path) -> None:
+    async with held_app(models_dir) as held:
+        await held.fill(CAPACITY - 1)  # one item of room
+        assert not held.batcher.full
+        fits = asyncio.ensure_future(held.client.post(GEN, json={"n": 1, "seed": 3}))
+        for _ in range(1000):  # it is queued, not refused
+            await asyncio.sleep(0.001)
+            if held.batcher.full:
+                break
+        assert held.batcher.full and not fits.done()
+        refused = await held.client.post(GEN, json={"n": 1})  # now nothing fits
+        assert refused.status_code == 503
+        held.release.set()
+        answer = await fits
+        assert answer.status_code == 200 and answer.json()["images"][0]["seed"] == 3
+
+
+async def test_a_full_queue_refuses_any_size_and_any_endpoint_of_the_model(models_dir: Path) -> None:
+    async with held_app(models_dir) as held:
+        await held.fill(CAPACITY)
+        for method, path, body in [
+            ("POST", GEN, {"n": 1}),
+            ("POST", GEN, b"not json at all"),
+            ("POST", "/v1/models/gen/interpolate", {"steps": 2}),
+            ("GET", "/v1/models/gen/images/7.png", None),
+            ("POST", "/v2/models/gen/infer", {}),
+            ("POST", "/v2/models/gen/versions/1/infer", {}),
+        ]:
+            kwargs = {"content": body} if isinstance(body, bytes) else {"json": body}
+            answer = await held.client.request(method, path, **kwargs)
+            assert answer.status_code == 503 and answer.json()["type"] == "queue_full", (path, answer.text)
+        assert (await held.client.post("/v1/models/cgen/generate", json={"n": 1})).status_code == 200
+        assert (await held.client.post("/v1/models/nope/generate", json={})).status_code == 404
+        assert await held.metric("ganserve_requests_rejected_total", model="gen", reason="queue_full") == 6
+
+
+async def test_it_steps_aside_where_the_regular_answer_differs(models_dir: Path) -> None:
+    async with held_app(models_dir, api_key=KEY) as held:
+        await held.fill(CAPACITY)
+        stranger = await held.client.post(GEN, json={"n": 1})
+        assert stranger.status_code == 401  # a stranger does not learn that the model is busy
+        wrong_method = await held.client.get(GEN, headers={"X-API-Key": KEY})
+        assert wrong_method.status_code in (404, 405)  # whatever routing says, not a queue_full
+        refused = await held.client.post(GEN, json={"n": 1}, headers={"Authorization": f"Bearer {KEY}"})
+        assert refused.status_code == 503 and refused.json()["type"] == "queue_full"
+        held.app.state.service.lifecycle.draining = True
+        draining = await held.client.post(GEN, json={"n": 1}, headers={"X-API-Key": KEY})
+        assert draining.json()["type"] == "draining" and draining.headers["connection"] == "close"
+        held.app.state.service.lifecycle.draining = False
+
+
+# -- over real HTTP: a `ganserve serve` process, a slow model, raw keep-alive connections -----------------------
+
+
+def test_over_http_a_refusal_leaves_its_unread_body_behind_and_the_connection_usable(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    write_generator(tmp_path / "models", "slow", slow=256)
+    server = start_server(
+        tmp_path / "models",
+        env={
+            "GANSERVE_MAX_BATCH_SIZE": "8",
+            "GANSERVE_QUEUE_CAPACITY": "8",
+            "GANSERVE_MAX_IMAGES_PER_REQUEST": "8",
+            "GANSERVE_DRAIN_TIMEOUT_S": "0",
+        },
+    )
+    slow = "/v1/models/slow/generate"
+    # the first request's 8 images run as one (slow) batch; the second's 8 fill the queue until that ends
+    busy = [threading.Thread(target=_post_quietly, args=(server.url + slow, {"n": 8})) for _ in range(2)]
+    for thread in busy:
+        thread.start()
+    wait_for(lambda: queued(server) == 8)
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        # not JSON, and larger than a socket buffer: the regular path would read it and answer 400
+        body = b"x" * 300_000
+        sock.sendall(
+            b"POST " + slow.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+        refused = _read_response(sock)
+        sock.sendall(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")  # the same connection, next request
+        live = _read_response(sock)
+    assert refused.startswith(b"HTTP/1.1 503 "), refused[:200]
+    assert b'"type": "queue_full"' in refused and b"\r\nretry-after: " in refused.lower()
+    assert live.startswith(b"HTTP/1.1 200 "), live[:200]
+    for thread in busy:
+        thread.join(60)
+
+
+def _post_quietly(url: str, body: dict[str, int]) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        httpx.post(url, json=body, timeout=60)
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One HTTP/1.1 response with a Content-Length body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = int(
+        next(line.split(b":", 1)[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+    )
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head + b"\r\n\r\n" + rest
