@@ -36,6 +36,8 @@ class Settings(BaseSettings):
                                 "parsing (service/shedding.py); false leaves every refusal to the routes")
     retry_after_min_s: int = Field(default=1, ge=1, le=3600, description="lower bound of the adaptive Retry-After")
     retry_after_max_s: int = Field(default=30, ge=1, le=3600, description="upper bound of the adaptive Retry-After")
+    refusal_hold_max_s: float = Field(default=1.0, ge=0, le=30, description="hold a connection that comes back "
+                                      "before its Retry-After for up to this long before deciding (0: never)")
     # Connection-level protection in uvicorn (see docs/deployment.md, "Sizing the limits"): past limit_concurrency
     # open connections (or requests in progress) uvicorn answers 503 itself; backlog is the listen() queue.
     limit_concurrency: int = Field(default=1024, ge=0, le=1_000_000, description="0 turns the limit off")

@@ -19,11 +19,22 @@ It steps aside (the regular path decides) whenever the answer could differ from 
 - v1 paths whose version is chosen in the body or query: refused here only when every version's queue is full.
 
 A request whose body is invalid is refused here (503/429) instead of getting its 422 while the queue is full.
+
+Clients that ignore Retry-After. However cheap a refusal is, a closed loop of clients that resend at once keeps
+the event loop busy refusing, and on a small host that takes the cores the engine needs. So this layer remembers,
+per connection (client address and port), until when its last refusal asked it to wait. A connection that comes
+back earlier, while the queue is still full, is held until then (at most GANSERVE_REFUSAL_HOLD_MAX_S, 1 s by
+default; 0 turns holding off) and then decided afresh: if the queue has room by then, the request goes on to the
+regular path and is served; if not, it is refused. Clients that honour Retry-After are never held, and the held
+connections cost a timer each, not CPU.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -36,12 +47,45 @@ from service.paths import ModelPath, model_path
 from service.state import Service
 
 _METHODS = {"image": ("GET", "HEAD")}  # every other model endpoint is POST
+Connection = tuple[str, int] | None  # ASGI's scope["client"]
+
+
+class RetryWindows:
+    """Per connection, until when its last refusal asked it to wait (monotonic seconds). Bounded: entries leave
+    once their time has passed (checked oldest first on every refusal), and past `limit` the oldest go."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, limit: int = 65_536) -> None:
+        self.clock, self.limit = clock, limit
+        self._until: dict[Connection, float] = {}
+
+    def early_by(self, connection: Connection) -> float:
+        """Seconds until `connection` was asked to come back (0.0 if it was not, or that time has passed)."""
+        until = self._until.get(connection)
+        return 0.0 if until is None else max(0.0, until - self.clock())
+
+    def refused(self, connection: Connection, retry_after_s: float) -> None:
+        now = self.clock()
+        self._until.pop(connection, None)  # re-inserted last: the dict stays (roughly) in order of expiry
+        self._until[connection] = now + retry_after_s
+        excess, stale = len(self._until) - self.limit, []
+        for key, until in itertools.islice(self._until.items(), max(8, excess)):
+            if until > now and len(stale) >= excess:
+                break
+            stale.append(key)
+        for key in stale:
+            del self._until[key]
+
+    def __len__(self) -> int:
+        return len(self._until)
 
 
 class EarlyRefusal:
-    def __init__(self, app: ASGIApp, service: Service) -> None:
+    def __init__(self, app: ASGIApp, service: Service, windows: RetryWindows | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:  # fmt: skip
         self.app = app
         self.service = service
+        self.windows = windows or RetryWindows()
+        self.sleep = sleep
         self._rendered: dict[tuple[str, int], tuple[Message, Message]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -50,8 +94,14 @@ class EarlyRefusal:
             if target is not None:
                 batcher = self._full_batcher(target)
                 if batcher is not None and self._may_refuse(scope, target):
-                    await self._refuse(batcher, target, send)
-                    return
+                    started = time.perf_counter()
+                    hold = min(self.windows.early_by(scope.get("client")), self.service.settings.refusal_hold_max_s)
+                    if hold > 0:  # came back before its Retry-After: wait, then decide again
+                        await self.sleep(hold)
+                        batcher = None if self.service.lifecycle.draining else self._full_batcher(target)
+                    if batcher is not None:
+                        await self._refuse(batcher, target, scope, send, started)
+                        return
         await self.app(scope, receive, send)
 
     def _full_batcher(self, target: ModelPath) -> Batcher | None:
@@ -75,9 +125,10 @@ class EarlyRefusal:
         key = self.service.settings.api_key
         return key is None or key_matches(headers, key)
 
-    async def _refuse(self, batcher: Batcher, target: ModelPath, send: Send) -> None:
-        started = time.perf_counter()
-        start, body = self._response(batcher.refuse())
+    async def _refuse(self, batcher: Batcher, target: ModelPath, scope: Scope, send: Send, started: float) -> None:
+        error = batcher.refuse()
+        self.windows.refused(scope.get("client"), error.retry_after_s)
+        start, body = self._response(error)
         # fresh copies: a middleware outside this one may add headers to the message it is given
         await send({**start, "headers": list(start["headers"])})
         await send(body)

@@ -25,7 +25,7 @@ from service.app import create_app
 from service.batcher import Batcher
 from service.retry_after import RetryAfter
 from service.settings import Settings
-from service.shedding import EarlyRefusal
+from service.shedding import EarlyRefusal, RetryWindows
 from tests.service.test_api import samples
 from tests.service.test_lifecycle import queued, wait_for
 from tests.support.models import write_generator
@@ -57,6 +57,7 @@ class Held:
 
 @asynccontextmanager
 async def held_app(models_dir: Path, **settings: Any) -> AsyncIterator[Held]:
+    settings.setdefault("refusal_hold_max_s", 0)  # holding is tested on its own, below
     app = create_app(
         Settings(
             models_dir=models_dir,
@@ -188,11 +189,18 @@ def test_over_http_a_refusal_leaves_its_unread_body_behind_and_the_connection_us
         },
     )
     slow = "/v1/models/slow/generate"
-    # the first request's 8 images run as one (slow) batch; the second's 8 fill the queue until that ends
-    busy = [threading.Thread(target=_post_quietly, args=(server.url + slow, {"n": 8})) for _ in range(2)]
-    for thread in busy:
-        thread.start()
-    wait_for(lambda: queued(server) == 8)
+    # one request's 8 images run as one (slow) batch; the next request's 8 fill the queue until that ends. Two
+    # requests that arrive together may both find the engine idle (one runs, the other is refused), so keep a
+    # second sender going until the queue is seen full.
+    busy: list[threading.Thread] = []
+
+    def queue_full() -> bool:
+        if sum(t.is_alive() for t in busy) < 2:
+            busy.append(threading.Thread(target=_post_quietly, args=(server.url + slow, {"n": 8})))
+            busy[-1].start()
+        return queued(server) == 8
+
+    wait_for(queue_full)
     host, port = server.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         # not JSON, and larger than a socket buffer: the regular path would read it and answer 400
@@ -228,3 +236,54 @@ def _read_response(sock: socket.socket) -> bytes:
     while len(rest) < length:
         rest += sock.recv(65536)
     return head + b"\r\n\r\n" + rest
+
+
+# -- clients that ignore Retry-After ---------------------------------------------------------------------------
+
+
+def test_retry_windows_remember_each_connection_until_its_retry_after_and_stay_bounded() -> None:
+    now = [0.0]
+    windows = RetryWindows(clock=lambda: now[0], limit=4)
+    windows.refused(("10.0.0.1", 1), 2)
+    assert windows.early_by(("10.0.0.1", 1)) == 2.0 and windows.early_by(("10.0.0.1", 2)) == 0.0
+    now[0] = 1.5
+    assert windows.early_by(("10.0.0.1", 1)) == 0.5
+    now[0] = 3.0
+    assert windows.early_by(("10.0.0.1", 1)) == 0.0
+    for port in range(10):
+        windows.refused(("10.0.0.2", port), 5)
+    assert len(windows) == 4  # the expired entry and the oldest live ones left
+    assert windows.early_by(("10.0.0.2", 9)) == 5.0 and windows.early_by(("10.0.0.2", 0)) == 0.0
+
+
+async def test_a_connection_that_ignores_retry_after_is_held_then_served_if_room_appeared(models_dir: Path) -> None:
+    async with held_app(models_dir, refusal_hold_max_s=1.0) as held:
+        await held.fill(CAPACITY)
+        first = await held.client.post(GEN, json={"n": 1, "seed": 5})
+        assert first.status_code == 503 and first.headers["retry-after"] == "1"  # answered at once
+        # the same connection (the in-process client always has the same address) comes straight back: it is
+        # held for up to GANSERVE_REFUSAL_HOLD_MAX_S; meanwhile the held batch finishes and makes room
+        again = asyncio.ensure_future(held.client.post(GEN, json={"n": 1, "seed": 5}))
+        await asyncio.sleep(0.05)
+        assert not again.done()  # neither refused nor (since the queue is full) queued
+        held.release.set()
+        answer = await again
+        assert answer.status_code == 200 and answer.json()["images"][0]["seed"] == 5
+        assert await held.metric("ganserve_requests_rejected_total", model="gen", reason="queue_full") == 1
+
+
+async def test_a_held_connection_is_refused_if_the_queue_is_still_full(models_dir: Path) -> None:
+    async with held_app(models_dir, refusal_hold_max_s=0.2) as held:
+        await held.fill(CAPACITY)
+        assert (await held.client.post(GEN, json={"n": 1})).status_code == 503
+        started = asyncio.get_running_loop().time()
+        again = await held.client.post(GEN, json={"n": 1})
+        assert again.status_code == 503 and asyncio.get_running_loop().time() - started >= 0.2
+        assert await held.metric("ganserve_requests_rejected_total", model="gen", reason="queue_full") == 2
+
+
+async def test_holding_can_be_turned_off(models_dir: Path) -> None:
+    async with held_app(models_dir, refusal_hold_max_s=0) as held:
+        await held.fill(CAPACITY)
+        statuses = [(await held.client.post(GEN, json={"n": 1})).status_code for _ in range(3)]
+        assert statuses == [503, 503, 503]
