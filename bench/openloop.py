@@ -36,6 +36,9 @@ const params = { headers: { 'Content-Type': 'application/json', 'Accept': 'appli
 
 export const options = {
   discardResponseBodies: true,
+  // every arrival is an independent client with its own connection; a virtual user's next iteration is
+  // someone else, who must not inherit the previous one's refusal (the service holds early returners)
+  noVUConnectionReuse: true,
   summaryTrendStats: ['med', 'p(90)', 'p(99)', 'max'],
   // the rate must be a whole number of starts per timeUnit: per 10 s gives 0.1 req/s resolution
   scenarios: { open: { executor: 'constant-arrival-rate', rate: parseInt(__ENV.RATE_PER_10S), timeUnit: '10s',

@@ -12,7 +12,9 @@ In one run, on one `ganserve serve` process (GANSERVE_QUEUE_CAPACITY=64, 8-image
    16 connections, whose accepted p99 is the reference for the 0.5x open-loop point;
 3. open loop: k6 constant-arrival-rate at 0.5x, 1x, 2x and 5x capacity (bench/openloop.py), 2 s client timeout;
 4. the storm: wrk, 512 connections that resend at once after a refusal (ignoring Retry-After), 2 s timeout,
-   with the early-refusal layer and, on a second server, without it (GANSERVE_EARLY_REFUSAL=false).
+   with the defaults (early refusal, holding connections that come back early), then on fresh servers with
+   holding off (GANSERVE_REFUSAL_HOLD_MAX_S=0: the cheap refusal alone) and with the regular path only
+   (GANSERVE_EARLY_REFUSAL=false: as before issue 16).
 
 Per row: offered rate, goodput (images/s in 200 answers), refusals/s, other failures, accepted p50/p99, the
 service's CPU and the load generator's own CPU (they share the machine's cores). Needs wrk and k6.
@@ -126,15 +128,18 @@ def run(args: argparse.Namespace, command: str, log: Any = print) -> dict[str, A
             log(_line(rows[-1]))
         settle(server)
         storm = closed_loop(server, args.model, STORM_CLIENTS, args.duration_s, CLIENT_TIMEOUT_S)
-        rows.append(storm | {"name": f"storm, {STORM_CLIENTS} clients, early refusal"})
+        rows.append(storm | {"name": f"storm, {STORM_CLIENTS} clients, early refusal + hold (defaults)"})
         log(_line(rows[-1]))
-    before_env = env | {"GANSERVE_EARLY_REFUSAL": "false"}
-    with Server(args.models_dir, before_env, args.model, log_dir / "overload.regular.log") as server:
-        closed_loop(server, args.model, CAPACITY_CLIENTS, args.warmup_s, 60.0)
-        settle(server)
-        storm = closed_loop(server, args.model, STORM_CLIENTS, args.duration_s, CLIENT_TIMEOUT_S)
-        rows.append(storm | {"name": f"storm, {STORM_CLIENTS} clients, regular path only"})
-        log(_line(rows[-1]))
+    # the same storm with holding off (the cheap refusal alone), and with the regular path only (before issue 16)
+    for label, extra in (("early refusal, no hold", {"GANSERVE_REFUSAL_HOLD_MAX_S": "0"}),
+                         ("regular path only", {"GANSERVE_EARLY_REFUSAL": "false"})):
+        log_path = log_dir / f"overload.{label.replace(' ', '-').replace(',', '')}.log"
+        with Server(args.models_dir, env | extra, args.model, log_path) as server:
+            closed_loop(server, args.model, CAPACITY_CLIENTS, args.warmup_s, 60.0)
+            settle(server)
+            storm = closed_loop(server, args.model, STORM_CLIENTS, args.duration_s, CLIENT_TIMEOUT_S)
+            rows.append(storm | {"name": f"storm, {STORM_CLIENTS} clients, {label}", "env": env | extra})
+            log(_line(rows[-1]))
     results["engine_end"] = engine(version_dir, args.direct_s)
     results["loadavg_end"] = loadavg()
     results["rows"] = rows

@@ -117,8 +117,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
     good.axhline(results["engine_start"]["images_per_s"], color="black", ls="--", lw=1, label="engine alone")
     for r in results["rows"]:
         if r["name"].startswith("storm"):
-            good.axhline(r["goodput"], color="red" if "regular" in r["name"] else "orange", lw=1.5,
-                         label=r["name"].replace("storm, ", "wrk storm: "))  # fmt: skip
+            color = "red" if "regular" in r["name"] else "orange" if "no hold" in r["name"] else "purple"
+            good.axhline(r["goodput"], color=color, lw=1.5, label=r["name"].replace("storm, ", "wrk storm: "))
     good.set(xlabel="offered images/s", ylabel="goodput: accepted images/s", title="goodput against offered load")
     good.legend(fontsize=7)
     tail.plot(offered, [r["p99_ms"] or float("nan") for r in opened], "o-", label="accepted p99")
