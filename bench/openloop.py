@@ -90,10 +90,18 @@ def run_k6(run: OpenLoopRun) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ganserve-k6-") as tmp:
         script, summary = Path(tmp, "openloop.js"), Path(tmp, "summary.json")
         script.write_text(SCRIPT)
-        env = {**os.environ, "K6_NO_USAGE_REPORT": "true", "URL": f"{run.url}/v1/models/{run.model}/generate",
-               "IMAGES": str(run.images), "RATE_PER_10S": str(max(1, round(run.rate * 10))), "DURATION": f"{max(1, round(run.duration_s))}s",
-               "TIMEOUT": f"{run.timeout_s}s", "PRE_VUS": str(PRE_ALLOCATED_VUS), "MAX_VUS": str(MAX_VUS),
-               "SUMMARY": str(summary)}  # fmt: skip
+        env = {
+            **os.environ,
+            "K6_NO_USAGE_REPORT": "true",
+            "URL": f"{run.url}/v1/models/{run.model}/generate",
+            "IMAGES": str(run.images),
+            "RATE_PER_10S": str(max(1, round(run.rate * 10))),
+            "DURATION": f"{max(1, round(run.duration_s))}s",
+            "TIMEOUT": f"{run.timeout_s}s",
+            "PRE_VUS": str(PRE_ALLOCATED_VUS),
+            "MAX_VUS": str(MAX_VUS),
+            "SUMMARY": str(summary),
+        }
         cmd = [k6_binary(), "run", "--quiet", "--no-color", str(script)]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert proc.stdout is not None
@@ -122,7 +130,11 @@ def summarize(metrics: dict[str, Any], run: OpenLoopRun) -> dict[str, Any]:
         "accepted": accepted,
         "refused": refused,
         "other": other,
-        "accepted_ms": {"p50": trend.get("med"), "p90": trend.get("p(90)"), "p99": trend.get("p(99)"),
-                        "max": trend.get("max")},  # fmt: skip
+        "accepted_ms": {
+            "p50": trend.get("med"),
+            "p90": trend.get("p(90)"),
+            "p99": trend.get("p(99)"),
+            "max": trend.get("max"),
+        },
         "vus_max": int(metrics.get("vus_max", {}).get("values", {}).get("value", 0)),
     }

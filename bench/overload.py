@@ -70,28 +70,52 @@ def closed_loop(server: Server, model: str, clients: int, seconds: float, timeou
     permille = [*lat["permille"][:-1], lat["max"]]  # wrk's 100th percentile reads 0: the top is the max
     share = refused / answered if answered else 0.0
     timeouts = wrk["errors"]["timeout"]
-    return {"kind": "closed", "clients": clients, "seconds": elapsed, "offered_per_s": None,
-            "accepted_per_s": ok / elapsed, "goodput": ok * IMAGES / elapsed, "refused_per_s": refused / elapsed,
-            "failed": answered - ok - refused + timeouts + wrk["errors"]["connect"] + wrk["errors"]["read"],
-            "timeouts": timeouts, "statuses": statuses,
-            "p50_ms": accepted_quantile(permille, share, 0.5) / 1e3 if ok else None,
-            "p99_ms": accepted_quantile(permille, share, 0.99) / 1e3 if ok else None,
-            "server_cpu_cores": cpu / elapsed, "loadgen_cpu_cores": wrk["cpu_s"] / elapsed,
-            "server_cpu_s": cpu, "accepted": ok, "refused": refused}  # fmt: skip
+    return {
+        "kind": "closed",
+        "clients": clients,
+        "seconds": elapsed,
+        "offered_per_s": None,
+        "accepted_per_s": ok / elapsed,
+        "goodput": ok * IMAGES / elapsed,
+        "refused_per_s": refused / elapsed,
+        "failed": answered - ok - refused + timeouts + wrk["errors"]["connect"] + wrk["errors"]["read"],
+        "timeouts": timeouts,
+        "statuses": statuses,
+        "p50_ms": accepted_quantile(permille, share, 0.5) / 1e3 if ok else None,
+        "p99_ms": accepted_quantile(permille, share, 0.99) / 1e3 if ok else None,
+        "server_cpu_cores": cpu / elapsed,
+        "loadgen_cpu_cores": wrk["cpu_s"] / elapsed,
+        "server_cpu_s": cpu,
+        "accepted": ok,
+        "refused": refused,
+    }
 
 
 def open_loop(server: Server, model: str, rate: float, seconds: float) -> dict[str, Any]:
     before = server.stats().cpu_s
     k6 = run_k6(OpenLoopRun(server.url, model, IMAGES, rate, seconds, CLIENT_TIMEOUT_S))
     cpu = server.stats().cpu_s - before
-    return {"kind": "open", "clients": None, "seconds": seconds, "target_per_s": rate,
-            "offered_per_s": k6["started"] / seconds, "dropped": k6["dropped"],
-            "accepted_per_s": k6["accepted"] / seconds, "goodput": k6["accepted"] * IMAGES / seconds,
-            "refused_per_s": k6["refused"] / seconds, "failed": k6["other"], "timeouts": None,
-            "p50_ms": k6["accepted_ms"]["p50"], "p99_ms": k6["accepted_ms"]["p99"],
-            "server_cpu_cores": cpu / seconds, "loadgen_cpu_cores": k6["cpu_s"] / seconds,
-            "server_cpu_s": cpu, "accepted": k6["accepted"], "refused": k6["refused"],
-            "vus_max": k6["vus_max"]}  # fmt: skip
+    return {
+        "kind": "open",
+        "clients": None,
+        "seconds": seconds,
+        "target_per_s": rate,
+        "offered_per_s": k6["started"] / seconds,
+        "dropped": k6["dropped"],
+        "accepted_per_s": k6["accepted"] / seconds,
+        "goodput": k6["accepted"] * IMAGES / seconds,
+        "refused_per_s": k6["refused"] / seconds,
+        "failed": k6["other"],
+        "timeouts": None,
+        "p50_ms": k6["accepted_ms"]["p50"],
+        "p99_ms": k6["accepted_ms"]["p99"],
+        "server_cpu_cores": cpu / seconds,
+        "loadgen_cpu_cores": k6["cpu_s"] / seconds,
+        "server_cpu_s": cpu,
+        "accepted": k6["accepted"],
+        "refused": k6["refused"],
+        "vus_max": k6["vus_max"],
+    }
 
 
 def settle(server: Server, seconds: float = 1.0) -> None:
@@ -102,10 +126,16 @@ def settle(server: Server, seconds: float = 1.0) -> None:
 def run(args: argparse.Namespace, command: str, log: Any = print) -> dict[str, Any]:
     version_dir = args.models_dir / args.model / args.version
     env = BASE_ENV | dict(args.set)
-    results: dict[str, Any] = {"command": command, "model": f"{args.model}/{args.version}", "env": env,
-                               "images_per_request": IMAGES, "client_timeout_s": CLIENT_TIMEOUT_S,
-                               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                               "nproc": len(os.sched_getaffinity(0)), "loadavg_start": loadavg()}  # fmt: skip
+    results: dict[str, Any] = {
+        "command": command,
+        "model": f"{args.model}/{args.version}",
+        "env": env,
+        "images_per_request": IMAGES,
+        "client_timeout_s": CLIENT_TIMEOUT_S,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "nproc": len(os.sched_getaffinity(0)),
+        "loadavg_start": loadavg(),
+    }
     log(f"engine alone, batch 64 (load average {loadavg()})")
     results["engine_start"] = engine(version_dir, args.direct_s)
     log(f"  {results['engine_start']['images_per_s']:.0f} img/s")
@@ -116,23 +146,29 @@ def run(args: argparse.Namespace, command: str, log: Any = print) -> dict[str, A
         closed_loop(server, args.model, CAPACITY_CLIENTS, args.warmup_s, 60.0)  # warm-up, not reported
         for clients in (CAPACITY_CLIENTS, REFERENCE_CLIENTS):
             settle(server)
-            rows.append(closed_loop(server, args.model, clients, args.duration_s, 60.0)
-                        | {"name": f"closed loop, {clients} clients"})  # fmt: skip
+            rows.append(
+                closed_loop(server, args.model, clients, args.duration_s, 60.0)
+                | {"name": f"closed loop, {clients} clients"}
+            )
             log(_line(rows[-1]))
         capacity = rows[0]
         for factor in FACTORS:
             settle(server)
             rate = factor * capacity["goodput"] / IMAGES
-            rows.append(open_loop(server, args.model, rate, args.duration_s) | {"name": f"open loop {factor:g}x",
-                                                                               "factor": factor})  # fmt: skip
+            rows.append(
+                open_loop(server, args.model, rate, args.duration_s)
+                | {"name": f"open loop {factor:g}x", "factor": factor}
+            )
             log(_line(rows[-1]))
         settle(server)
         storm = closed_loop(server, args.model, STORM_CLIENTS, args.duration_s, CLIENT_TIMEOUT_S)
         rows.append(storm | {"name": f"storm, {STORM_CLIENTS} clients, early refusal + hold (defaults)"})
         log(_line(rows[-1]))
     # the same storm with holding off (the cheap refusal alone), and with the regular path only (before issue 16)
-    for label, extra in (("early refusal, no hold", {"GANSERVE_REFUSAL_HOLD_MAX_S": "0"}),
-                         ("regular path only", {"GANSERVE_EARLY_REFUSAL": "false"})):
+    for label, extra in (
+        ("early refusal, no hold", {"GANSERVE_REFUSAL_HOLD_MAX_S": "0"}),
+        ("regular path only", {"GANSERVE_EARLY_REFUSAL": "false"}),
+    ):
         log_path = log_dir / f"overload.{label.replace(' ', '-').replace(',', '')}.log"
         with Server(args.models_dir, env | extra, args.model, log_path) as server:
             closed_loop(server, args.model, CAPACITY_CLIENTS, args.warmup_s, 60.0)
@@ -151,9 +187,11 @@ def run(args: argparse.Namespace, command: str, log: Any = print) -> dict[str, A
 def _line(r: dict[str, Any]) -> str:
     offered = f"{r['offered_per_s']:7.1f} req/s" if r["offered_per_s"] is not None else f"{'closed':>13}"
     p99 = f"{r['p99_ms']:8.1f}" if r["p99_ms"] is not None else "     -"
-    return (f"  {r['name']:<44} {offered}  goodput {r['goodput']:7.1f} img/s  refused {r['refused_per_s']:7.1f}/s  "
-            f"failed {r['failed']}  p99 {p99} ms  srv {r['server_cpu_cores']:.2f}  gen {r['loadgen_cpu_cores']:.2f} "
-            f"cores  (load {loadavg()})")  # fmt: skip
+    return (
+        f"  {r['name']:<44} {offered}  goodput {r['goodput']:7.1f} img/s  refused {r['refused_per_s']:7.1f}/s  "
+        f"failed {r['failed']}  p99 {p99} ms  srv {r['server_cpu_cores']:.2f}  gen {r['loadgen_cpu_cores']:.2f} "
+        f"cores  (load {loadavg()})"
+    )
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -165,16 +203,26 @@ def _setting(text: str) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.overload", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)  # fmt: skip
+    p = argparse.ArgumentParser(
+        prog="python -m bench.overload",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     p.add_argument("--models-dir", type=Path, default=Path("models"))
     p.add_argument("--model", default="dcgan-mnist")
     p.add_argument("--version", default="1")
     p.add_argument("--duration", dest="duration_s", type=float, default=8.0, help="seconds per point (default 8)")
     p.add_argument("--warmup", dest="warmup_s", type=float, default=3.0)
     p.add_argument("--direct", dest="direct_s", type=float, default=2.0, help="seconds of engine-alone timing")
-    p.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
-                   help="a GANSERVE_ setting for the servers (prefix optional); repeatable")
+    p.add_argument(
+        "--set",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a GANSERVE_ setting for the servers (prefix optional); repeatable",
+    )
     p.add_argument("--out", type=Path, default=Path("bench/results/overload"), help="output prefix")
     p.add_argument("--docs", default=str(DOCS), help=f"page whose generated block to rewrite, or 'none' ({DOCS})")
     args = p.parse_args(argv)

@@ -28,23 +28,37 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, str]]:
     if storm:
         ratio = storm["goodput"] / engine
         ok = ratio >= 0.6 and storm["timeouts"] == 0
-        out.append({"target": f"storm ({storm['clients']} clients ignoring Retry-After): goodput, timeouts at 2 s",
-                    "goal": ">= 0.6x engine, 0 timeouts",
-                    "measured": f"{ratio:.2f}x ({storm['goodput']:.0f} vs {engine:.0f} img/s), "
-                                f"{storm['timeouts']} timeouts", "result": "pass" if ok else "**miss**"})  # fmt: skip
+        out.append(
+            {
+                "target": f"storm ({storm['clients']} clients ignoring Retry-After): goodput, timeouts at 2 s",
+                "goal": ">= 0.6x engine, 0 timeouts",
+                "measured": f"{ratio:.2f}x ({storm['goodput']:.0f} vs {engine:.0f} img/s), "
+                f"{storm['timeouts']} timeouts",
+                "result": "pass" if ok else "**miss**",
+            }
+        )
     if double:
         ratio, p99 = double["goodput"] / capacity, double["p99_ms"]
         ok = ratio >= 0.8 and p99 is not None and p99 <= _deadline_ms(results)
-        out.append({"target": "open loop at 2x capacity: goodput, accepted p99",
-                    "goal": f">= 0.8x capacity, p99 <= {_deadline_ms(results):.0f} ms",
-                    "measured": f"{ratio:.2f}x ({double['goodput']:.0f} vs {capacity:.0f} img/s), p99 {p99 or 0:.1f} ms",
-                    "result": "pass" if ok else "**miss**"})  # fmt: skip
+        out.append(
+            {
+                "target": "open loop at 2x capacity: goodput, accepted p99",
+                "goal": f">= 0.8x capacity, p99 <= {_deadline_ms(results):.0f} ms",
+                "measured": f"{ratio:.2f}x ({double['goodput']:.0f} vs {capacity:.0f} img/s), p99 {p99 or 0:.1f} ms",
+                "result": "pass" if ok else "**miss**",
+            }
+        )
     if half and closed:
         p99, ref = half["p99_ms"], closed["p99_ms"]
         ok = p99 is not None and ref is not None and p99 <= ref
-        out.append({"target": "open loop at 0.5x capacity: accepted p99",
-                    "goal": f"<= closed-loop p99 at {closed['clients']} clients",
-                    "measured": f"{p99 or 0:.1f} ms vs {ref or 0:.1f} ms", "result": "pass" if ok else "**miss**"})
+        out.append(
+            {
+                "target": "open loop at 0.5x capacity: accepted p99",
+                "goal": f"<= closed-loop p99 at {closed['clients']} clients",
+                "measured": f"{p99 or 0:.1f} ms vs {ref or 0:.1f} ms",
+                "result": "pass" if ok else "**miss**",
+            }
+        )
     return out
 
 
@@ -54,18 +68,26 @@ def _num(value: float | None, fmt: str = "{:.0f}") -> str:
 
 def markdown(results: dict[str, Any]) -> str:
     engine_s, engine_e = results["engine_start"]["images_per_s"], results["engine_end"]["images_per_s"]
+    settings = ", ".join(f"`{k}={v}`" for k, v in results["env"].items())
     lines = [
-        f"Machine: nproc {results['nproc']}, load average {results['loadavg_start']} at start, "
-        f"{results['loadavg_end']} at end; {results['date']}.",
-        f"Model: `{results['model']}`, {results['images_per_request']} images per request; service settings "
-        f"{', '.join(f'`{k}={v}`' for k, v in results['env'].items())}; client timeout "
-        f"{results['client_timeout_s']:g} s.",
-        f"Engine alone (onnxruntime, batch 64): {engine_s:.0f} img/s at start, {engine_e:.0f} at end. "
-        f"Capacity (closed loop, accepted images/s): {results['capacity']:.0f} img/s.",
+        (
+            f"Machine: nproc {results['nproc']}, load average {results['loadavg_start']} at start, "
+            f"{results['loadavg_end']} at end; {results['date']}."
+        ),
+        (
+            f"Model: `{results['model']}`, {results['images_per_request']} images per request; service settings "
+            f"{settings}; client timeout {results['client_timeout_s']:g} s."
+        ),
+        (
+            f"Engine alone (onnxruntime, batch 64): {engine_s:.0f} img/s at start, {engine_e:.0f} at end. "
+            f"Capacity (closed loop, accepted images/s): {results['capacity']:.0f} img/s."
+        ),
         f"Command: `{results['command']}`",
         "",
-        "| load | offered req/s | offered img/s | goodput img/s | x capacity | refusals/s | failed | accepted p50 ms "
-        "| accepted p99 ms | service CPU (cores) | load generator CPU (cores) |",
+        (
+            "| load | offered req/s | offered img/s | goodput img/s | x capacity | refusals/s | failed "
+            "| accepted p50 ms | accepted p99 ms | service CPU (cores) | load generator CPU (cores) |"
+        ),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results["rows"]:
@@ -79,9 +101,13 @@ def markdown(results: dict[str, Any]) -> str:
         )
     per_refusal = refusal_cpu(results)
     if per_refusal:
-        lines += ["", "Service CPU per refusal in the storm (its CPU minus the accepted images at the capacity "
-                  "point's CPU per image, over the refusals): "
-                  + "; ".join(f"{name}: {ms * 1000:.0f} us" for name, ms in per_refusal.items()) + "."]  # fmt: skip
+        lines += [
+            "",
+            "Service CPU per refusal in the storm (its CPU minus the accepted images at the capacity "
+            "point's CPU per image, over the refusals): "
+            + "; ".join(f"{name}: {ms * 1000:.0f} us" for name, ms in per_refusal.items())
+            + ".",
+        ]
     lines += ["", "| target | goal | measured | result |", "|---|---|---|---|"]
     lines += [f"| {t['target']} | {t['goal']} | {t['measured']} | {t['result']} |" for t in results["targets"]]
     return "\n".join(lines) + "\n"

@@ -18,12 +18,15 @@ import json
 import sys
 import threading
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from service.app import create_app
+from service.batcher import Batcher
+from service.registry import ServedModel
 from service.settings import Settings
 
 REQUESTS = 20_000
@@ -31,36 +34,62 @@ BODY = b'{"n": 8}'
 
 
 async def cpu_per_refusal(models_dir: Path, model: str, early: bool, requests: int = REQUESTS) -> dict[str, Any]:
-    settings = Settings(models_dir=models_dir, early_refusal=early, queue_capacity=64, max_images_per_request=64,
-                        max_batch_size=1, intra_op_threads=1)  # fmt: skip
+    settings = Settings(
+        models_dir=models_dir,
+        early_refusal=early,
+        refusal_hold_max_s=0,  # the cost of a refusal itself; holding early returners is measured in the storm
+        queue_capacity=64,
+        max_images_per_request=64,
+        max_batch_size=1,
+        intra_op_threads=1,
+    )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        served = app.state.service.registry.get(model)
-        batcher = served.batcher
-        release, entered, engine = threading.Event(), threading.Event(), batcher.engine
+        served: ServedModel = app.state.service.registry.get(model)
+        release, entered = threading.Event(), threading.Event()
 
         def held(feeds: dict[str, np.ndarray]) -> np.ndarray:
             entered.set()
             release.wait(60)
-            return engine(feeds)
+            return served.runtime.run(feeds)
 
-        batcher.engine = held
+        # the model's batcher, rebuilt around the held engine (the lifespan stops whichever batcher is served)
+        await served.batcher.stop()
+        old = served.batcher
+        served.batcher = batcher = Batcher(
+            held, max_batch_size=1, max_queue_delay_s=0, capacity=old.capacity, metrics=served.metrics, name=old.name
+        )
+        await batcher.start()
         noise_dim = served.manifest.latent_dim or 1
         futures = [batcher.submit({"z": np.zeros((1, noise_dim), np.float32)}).future]
         await asyncio.to_thread(entered.wait, 10)
         futures.append(batcher.submit({"z": np.zeros((64, noise_dim), np.float32)}).future)
         assert batcher.full
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": f"/v1/models/{model}/generate", "raw_path": b"", "query_string": b"",
-                 "root_path": "", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000), "app": app,
-                 "headers": [(b"host", b"x"), (b"content-type", b"application/json"),
-                             (b"content-length", str(len(BODY)).encode())]}  # fmt: skip
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": f"/v1/models/{model}/generate",
+            "raw_path": b"",
+            "query_string": b"",
+            "root_path": "",
+            "server": ("127.0.0.1", 8000),
+            "client": ("127.0.0.1", 5000),
+            "app": app,
+            "headers": [
+                (b"host", b"x"),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(BODY)).encode()),
+            ],
+        }
         statuses: dict[int, int] = {}
 
         async def receive() -> dict[str, Any]:
             return {"type": "http.request", "body": BODY, "more_body": False}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 statuses[message["status"]] = statuses.get(message["status"], 0) + 1
 
@@ -73,8 +102,12 @@ async def cpu_per_refusal(models_dir: Path, model: str, early: bool, requests: i
         release.set()
         await asyncio.gather(*futures, return_exceptions=True)
     assert set(statuses) == {503}, statuses
-    return {"early_refusal": early, "requests": requests, "cpu_us": cpu / requests * 1e6,
-            "wall_us": wall / requests * 1e6}  # fmt: skip
+    return {
+        "early_refusal": early,
+        "requests": requests,
+        "cpu_us": cpu / requests * 1e6,
+        "wall_us": wall / requests * 1e6,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = [asyncio.run(cpu_per_refusal(args.models_dir, args.model, early, args.requests)) for early in (False, True)]
     for row in rows:
         label = "early refusal" if row["early_refusal"] else "regular path "
-        print(f"{label}: {row['cpu_us']:7.1f} us CPU per refusal ({row['wall_us']:.1f} us wall), {row['requests']} calls")
+        print(
+            f"{label}: {row['cpu_us']:7.1f} us CPU per refusal ({row['wall_us']:.1f} us wall), {row['requests']} calls"
+        )
     print(json.dumps(rows))
     return 0
 

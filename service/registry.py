@@ -108,9 +108,10 @@ def load_version(version_dir: Path, settings: Settings, metrics: Metrics) -> Ser
     runtime = Runtime.load(onnx_path, manifest, provider=settings.provider,
                            intra_op_threads=settings.intra_op_threads, inter_op_threads=settings.inter_op_threads,
                            spinning=settings.intra_op_spinning)
-    runtime.warm_up(warm_up_sizes(settings.max_batch_size))
+    max_batch_size = 1 if manifest.fixed_batch else settings.max_batch_size  # a fixed-batch graph: one row a run
+    runtime.warm_up(warm_up_sizes(max_batch_size))
     model_metrics = metrics.for_model(manifest.name)
-    batcher = Batcher(runtime.run, max_batch_size=settings.max_batch_size,
+    batcher = Batcher(runtime.run, max_batch_size=max_batch_size,
                       max_queue_delay_s=settings.max_queue_delay_ms / 1000, capacity=settings.queue_capacity,
                       metrics=model_metrics, name=f"{manifest.name}:{manifest.version}",
                       retry_after=RetryAfter(low_s=settings.retry_after_min_s, high_s=settings.retry_after_max_s))

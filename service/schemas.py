@@ -40,4 +40,6 @@ def model_info(model: ServedModel, registry: Registry) -> dict[str, Any]:
         "image": m.image.model_dump(), "input_image": m.input_image.model_dump() if m.input_image else None,
         "latent_dim": m.latent_dim, "num_classes": m.num_classes, "class_names": m.class_names,
         "provider": model.provider, "description": m.description, "provenance": m.provenance,
+        # a graph with a fixed batch of 1 runs one row at a time; say so, since it bounds its throughput
+        "max_batch_size": model.batcher.max_batch_size, "fixed_batch": m.fixed_batch,
     }

@@ -6,7 +6,7 @@ and rendering the error) costs the event loop ~0.4 ms, and the refusals starve t
 layer sits outside all of that. It reads the model from the path (`service/paths.py`), asks that model's batcher
 whether its queue is full (a full queue fits no request, whatever its size) and, if so, answers with the response
 the regular path would give (the same JSON body, status, `Retry-After` and metrics: it is rendered by the one
-errors-to-HTTP mapping, `service.errors.error_response`, and kept per model and Retry-After value) without
+errors-to-HTTP mapping, `service.http_errors`, and kept per model and Retry-After value) without
 reading the body.
 
 It steps aside (the regular path decides) whenever the answer could differ from the regular path's:
@@ -42,7 +42,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.auth import key_matches
 from service.batcher import Batcher
-from service.errors import Overloaded, error_response
+from service.errors import Overloaded
+from service.http_errors import error_response
 from service.paths import ModelPath, model_path
 from service.state import Service
 
@@ -67,7 +68,8 @@ class RetryWindows:
         now = self.clock()
         self._until.pop(connection, None)  # re-inserted last: the dict stays (roughly) in order of expiry
         self._until[connection] = now + retry_after_s
-        excess, stale = len(self._until) - self.limit, []
+        excess = len(self._until) - self.limit
+        stale: list[Connection] = []
         for key, until in itertools.islice(self._until.items(), max(8, excess)):
             if until > now and len(stale) >= excess:
                 break
@@ -86,7 +88,7 @@ class EarlyRefusal:
         self.service = service
         self.windows = windows or RetryWindows()
         self.sleep = sleep
-        self._rendered: dict[tuple[str, int], tuple[Message, Message]] = {}
+        self._rendered: dict[tuple[str, float], tuple[Message, Message]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -22,14 +22,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service.errors import InvalidRequest
-from service.http import json_bytes_response, read_json, unless_disconnected
-from service.manifest import Kind, Role
+from service.http import json_bytes_response, parse_json, read_json_body, unless_disconnected
+from service.manifest import Role
 from service.registry import Registry, ServedModel
 from service.state import Service, get_service
 
 router = APIRouter(tags=["v2 (KServe Open Inference Protocol)"])
 
-DATATYPES = {"float32": "FP32", "float16": "FP16", "int64": "INT64"}
+DATATYPES = {"float32": "FP32", "float16": "FP16", "int64": "INT64", "int32": "INT32"}
 _BODY_LIMIT = 64 * 1024 * 1024
 
 
@@ -64,7 +64,7 @@ async def server_metadata() -> dict[str, Any]:
 def _metadata(model: ServedModel, registry: Registry) -> dict[str, Any]:
     def tensor(spec: Any) -> dict[str, Any]:
         return {"name": spec.name, "datatype": DATATYPES[spec.dtype],
-                "shape": [d if isinstance(d, int) else -1 for d in spec.shape]}
+                "shape": [-1] + [d if isinstance(d, int) else -1 for d in spec.shape[1:]]}  # the batcher batches
 
     m = model.manifest
     return {"name": m.name, "versions": registry.versions(m.name), "platform": "onnxruntime_onnx",
@@ -111,8 +111,9 @@ def to_feeds(model: ServedModel, body: InferRequest, max_rows: int) -> dict[str,
             raw = np.asarray(tensor.data)
         except ValueError:
             raise InvalidRequest(f"input {tensor.name!r}: data must be a flat or nested list of numbers") from None
-        if raw.dtype.kind not in ("i", "u", "f") or (want == "INT64" and raw.dtype.kind == "f"):
-            kind = "integers" if want == "INT64" else "numbers"
+        integers = want in ("INT64", "INT32")
+        if raw.dtype.kind not in ("i", "u", "f") or (integers and raw.dtype.kind == "f"):
+            kind = "integers" if integers else "numbers"
             raise InvalidRequest(f"input {tensor.name!r}: data must hold {kind}")
         if raw.size != int(np.prod(tensor.shape)):
             raise InvalidRequest(f"input {tensor.name!r}: shape {tensor.shape} needs {int(np.prod(tensor.shape))} "
@@ -121,7 +122,7 @@ def to_feeds(model: ServedModel, body: InferRequest, max_rows: int) -> dict[str,
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise InvalidRequest(f"input {tensor.name!r} holds NaN or infinite values (or values too large for "
                                  f"{want})")
-        if role is Role.label and m.kind is Kind.conditional and (
+        if role is Role.label and integers and (
                 array.min() < 0 or array.max() >= (m.num_classes or 0)):
             raise InvalidRequest(f"input {tensor.name!r}: class indices must be in 0..{(m.num_classes or 0) - 1}")
         feeds[tensor.name] = array
@@ -140,14 +141,22 @@ def _response(model: ServedModel, request_id: str | None, rows: list[np.ndarray]
     return json.dumps(payload).encode()
 
 
-async def _infer(service: Service, model: ServedModel, request: Request, body: InferRequest) -> Response:
+def _prepare(model: ServedModel, raw: bytes, max_rows: int) -> tuple[str | None, dict[str, np.ndarray]]:
+    """(request id, feeds) from the raw body: JSON parsing and array building, for a worker thread."""
+    body = parse_json(raw, InferRequest)
     output = model.manifest.outputs["image"].name
     for wanted in body.outputs or []:
         if wanted.name != output:
             raise InvalidRequest(f"unknown output {wanted.name!r}; the model has {[output]}")
-    feeds = to_feeds(model, body, service.settings.max_images_per_request)
+    return body.id, to_feeds(model, body, max_rows)
+
+
+async def _infer(service: Service, model: ServedModel, request: Request) -> Response:
+    model.batcher.ensure_room(1)  # refuse a full queue before reading and parsing up to 64 MiB of JSON
+    raw = await read_json_body(request, _BODY_LIMIT)
+    request_id, feeds = await asyncio.to_thread(_prepare, model, raw, service.settings.max_images_per_request)
     rows = await unless_disconnected(request, model.batcher.run(feeds, None, service.timeout(None)))
-    return json_bytes_response(await asyncio.to_thread(_response, model, body.id, rows))
+    return json_bytes_response(await asyncio.to_thread(_response, model, request_id, rows))
 
 
 _OPENAPI = {"requestBody": {"content": {"application/json": {"schema": InferRequest.model_json_schema()}}}}
@@ -157,13 +166,12 @@ _OPENAPI = {"requestBody": {"content": {"application/json": {"schema": InferRequ
 async def infer(name: str, request: Request) -> Response:
     """Run the model on JSON tensors (latest version)."""
     service = get_service(request)
-    body = await read_json(request, InferRequest, _BODY_LIMIT)
-    return await _infer(service, service.registry.get(name), request, body)
+    return await _infer(service, service.registry.get(name), request)
 
 
-@router.post("/v2/models/{name}/versions/{version}/infer", response_class=Response, openapi_extra=_OPENAPI)
+@router.post("/v2/models/{name}/versions/{version}/infer", response_class=Response, openapi_extra=_OPENAPI,
+             name="infer")  # the route name is the `endpoint` metrics label: one for both infer paths
 async def infer_version(name: str, version: str, request: Request) -> Response:
     """Run one version of the model on JSON tensors."""
     service = get_service(request)
-    body = await read_json(request, InferRequest, _BODY_LIMIT)
-    return await _infer(service, service.registry.get(name, version), request, body)
+    return await _infer(service, service.registry.get(name, version), request)

@@ -68,17 +68,21 @@ async def held_app(models_dir: Path, **settings: Any) -> AsyncIterator[Held]:
         )
     )
     async with app.router.lifespan_context(app):
-        batcher = app.state.service.registry.get("gen").batcher
+        served = app.state.service.registry.get("gen")
         entered, release = threading.Event(), threading.Event()
-        run = batcher.engine
 
         def held(feeds: dict[str, np.ndarray]) -> np.ndarray:
             entered.set()
             assert release.wait(20), "the test never released the engine"
-            return run(feeds)
+            return served.runtime.run(feeds)
 
-        batcher.engine = held
-        batcher.retry_after = RetryAfter(rng=lambda: 0.0)  # the same Retry-After for both apps
+        # the model's batcher, rebuilt around the held engine (the lifespan stops whichever batcher is served)
+        await served.batcher.stop()
+        old = served.batcher
+        served.batcher = batcher = Batcher(
+            held, max_batch_size=old.max_batch_size, max_queue_delay_s=old.max_queue_delay_s, capacity=old.capacity,
+            metrics=served.metrics, name=old.name, retry_after=RetryAfter(rng=lambda: 0.0))  # fmt: skip
+        await batcher.start()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             state = Held(app, client, batcher, release, [])
