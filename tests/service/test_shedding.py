@@ -107,7 +107,8 @@ async def test_the_early_refusal_answers_exactly_as_the_regular_path(models_dir:
             assert uses_early_refusal(held.app) is early
             await held.fill(CAPACITY)
             assert held.batcher.full
-            refused = await held.client.post(GEN, json={"n": 1})
+            # the client's request ID is echoed by both (the request-id layer sits outside the early refusal)
+            refused = await held.client.post(GEN, json={"n": 1}, headers={"X-Request-ID": "overload-test-1"})
             answers.append((refused.status_code, refused.content, sorted(refused.headers.items())))
             counted.append(
                 (
@@ -121,6 +122,7 @@ async def test_the_early_refusal_answers_exactly_as_the_regular_path(models_dir:
     code, body, headers = answers[0]
     assert code == status and dict(headers)["retry-after"] == "1"
     assert dict(headers)["content-type"] == "application/json"
+    assert dict(headers)["x-request-id"] == "overload-test-1"
     assert b'"type": "queue_full"' in body and b"retry after the Retry-After delay" in body
     assert counted == [(1.0, 1.0), (1.0, 1.0)]
 
