@@ -38,6 +38,7 @@ async def cpu_per_refusal(models_dir: Path, model: str, early: bool, requests: i
         models_dir=models_dir,
         early_refusal=early,
         refusal_hold_max_s=0,  # the cost of a refusal itself; holding early returners is measured in the storm
+        grpc_port=0,
         queue_capacity=64,
         max_images_per_request=64,
         max_batch_size=1,
