@@ -161,6 +161,8 @@ def run(args: argparse.Namespace, command: str, log: Any = print) -> dict[str, A
             )
             log(_line(rows[-1]))
         settle(server)
+        # the engine alone again, seconds before the storm it is compared with: a shared machine's load drifts
+        results["engine_before_storm"] = engine(version_dir, args.direct_s)
         storm = closed_loop(server, args.model, STORM_CLIENTS, args.duration_s, CLIENT_TIMEOUT_S)
         rows.append(storm | {"name": f"storm, {STORM_CLIENTS} clients, early refusal + hold (defaults)"})
         log(_line(rows[-1]))
