@@ -108,9 +108,9 @@ def run_k6(run: OpenLoopRun) -> dict[str, Any]:
         with proc.stdout:
             out = proc.stdout.read()
         _, status, usage = os.wait4(proc.pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0 or not summary.is_file():
-            raise K6Error(f"k6 exited {code}: {out.strip()[-2000:]}")
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: tell Popen
+        if proc.returncode != 0 or not summary.is_file():
+            raise K6Error(f"k6 exited {proc.returncode}: {out.strip()[-2000:]}")
         metrics = json.loads(summary.read_text())
     return summarize(metrics, run) | {"cpu_s": usage.ru_utime + usage.ru_stime}
 
