@@ -125,12 +125,16 @@ def run_h2load(target: str, body: Path, clients: int, duration_s: float, threads
 
 
 def _answers(server: Server, model: str, endpoint: str) -> dict[str, float]:
+    """Answers by status on `endpoint`, plus "batches" and "items" run (to tell how well calls were batched)."""
     counts: dict[str, float] = {}
     for line in server.metrics().splitlines():
-        if (line.startswith("ganserve_request_duration_seconds_count{") and f'model="{model}"' in line
-                and f'endpoint="{endpoint}"' in line):
+        if f'model="{model}"' not in line:
+            continue
+        if line.startswith("ganserve_request_duration_seconds_count{") and f'endpoint="{endpoint}"' in line:
             status = line.split('status="', 1)[1].split('"', 1)[0]
             counts[status] = counts.get(status, 0.0) + float(line.rsplit(" ", 1)[1])
+        elif line.startswith(("ganserve_batch_size_items_count{", "ganserve_batch_size_items_sum{")):
+            counts["batches" if "_count{" in line else "items"] = float(line.rsplit(" ", 1)[1])
     return counts
 
 
@@ -153,6 +157,7 @@ def measure(server: Server, model: str, protocol: str, body: tuple[bytes, int], 
     time.sleep(0.5)  # let the last answers reach the metrics
     after, cpu_after = _answers(server, model, endpoint), server.stats().cpu_s
     delta = {s: after.get(s, 0.0) - before.get(s, 0.0) for s in after}
+    batches, items = delta.pop("batches", 0.0), delta.pop("items", 0.0)
     served = delta.get("200", 0.0)
     if served < load["requests"]:  # h2load sees HTTP 200 even for a gRPC error: trust the server's own count
         raise RuntimeError(f"{protocol}: the load generator counted {load['requests']} answers, the server only "
@@ -162,18 +167,20 @@ def measure(server: Server, model: str, protocol: str, body: tuple[bytes, int], 
             "p99_ms": load["latency_us"]["p99"] / 1000,
             "non_200": {s: int(n) for s, n in delta.items() if s != "200" and n},  # 499: cut off at the run's end
             "server_cpu_ms_per_request": 1000 * (cpu_after - cpu_before) / served if served else None,
-            "load_generator_cpu_s": load["cpu_s"], "wall_s": seconds}
+            "mean_batch": items / batches if batches else None, "load_generator_cpu_s": load["cpu_s"],
+            "wall_s": seconds}
 
 
 def markdown(rows: list[dict[str, Any]], model: str, command: str) -> str:
     lines = [(f"Model `{model}`, {rows[0]['clients']} closed-loop clients, one image per request; median of "
              f"{rows[0]['rounds']} rounds. `{command}`"), "",
              ("| protocol | request bytes | requests/s | p50 ms | p99 ms | non-200 answers | server CPU ms/request "
-              "| load generator CPU s |"), "|---|---:|---:|---:|---:|---|---:|---:|"]
+              "| mean batch | load generator CPU s |"), "|---|---:|---:|---:|---:|---|---:|---:|---:|"]
     for r in rows:
         cpu = f"{r['server_cpu_ms_per_request']:.2f}" if r["server_cpu_ms_per_request"] is not None else "-"
         lines.append(f"| {r['protocol']} | {r['request_bytes']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | "
-                     f"{r['p99_ms']:.2f} | {r['non_200'] or 'none'} | {cpu} | {r['load_generator_cpu_s']:.1f} |")
+                     f"{r['p99_ms']:.2f} | {r['non_200'] or 'none'} | {cpu} | {r['mean_batch'] or 0:.1f} | "
+                     f"{r['load_generator_cpu_s']:.1f} |")
     return "\n".join(lines) + "\n"
 
 
