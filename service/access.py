@@ -23,8 +23,8 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.context import RequestRecord, bind, unbind
-from service.errors import GanserveError
-from service.http_errors import error_response
+from service.errors import Cancelled, GanserveError
+from service.http_errors import STATUS, error_response
 from service.requestid import HEADER, accept_request_id
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ bugs = logging.getLogger("ganserve")
 
 QUIET_PATHS = frozenset({"/v2/health/live", "/v2/health/ready", "/metrics"})  # logged at debug level
 _HEADER = HEADER.encode()
-CLIENT_GONE = 499  # nginx's code for "the client closed the connection before the answer"
+CLIENT_GONE = STATUS[Cancelled][0]  # 499, nginx's "the client closed the connection before the answer"
 
 
 class RequestTracker:

@@ -24,6 +24,7 @@ queue delay and deadlines with a manual clock instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -58,9 +59,18 @@ def _rows(rows: Any, start: int) -> list[Any]:
 
 
 class Batcher:
-    def __init__(self, engine: Engine, *, max_batch_size: int, max_queue_delay_s: float, capacity: int,
-                 metrics: ModelMetrics | None = None, clock: Callable[[], float] = time.monotonic,
-                 timer: Timer = loop_timer, name: str = "model") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_batch_size: int,
+        max_queue_delay_s: float,
+        capacity: int,
+        metrics: ModelMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        timer: Timer = loop_timer,
+        name: str = "model",
+    ) -> None:
         if max_batch_size < 1 or capacity < 1 or max_queue_delay_s < 0:
             raise ValueError("max_batch_size and capacity must be >= 1, max_queue_delay_s >= 0")
         self.max_batch_size = max_batch_size
@@ -92,10 +102,8 @@ class Batcher:
         running = self._running  # cancelling the loop clears it
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         for job in self._queue.drain() + [part.job for part in running]:
             self._fail(job, Draining("the server is shutting down; retry on another replica"))
         await self._worker.shutdown()
@@ -193,7 +201,7 @@ class Batcher:
                 self.metrics.rejected("failed")
                 self._fail(job, outcome)
                 continue
-            job.results[part.start:part.stop] = outcome
+            job.results[part.start : part.stop] = outcome
             job.pending -= part.size
             if job.pending == 0:
                 job.closed = True
@@ -204,8 +212,13 @@ class Batcher:
 
     def _expire(self, job: Job, timeout: float) -> None:
         if self._abandon(job, "expired"):
-            self._fail(job, DeadlineExceeded(f"the request did not finish within its {timeout * 1000:.0f} ms "
-                                             "deadline (server busy); retry or raise deadline_ms"))
+            self._fail(
+                job,
+                DeadlineExceeded(
+                    f"the request did not finish within its {timeout * 1000:.0f} ms "
+                    "deadline (server busy); retry or raise deadline_ms"
+                ),
+            )
 
     def _abandon(self, job: Job, reason: str) -> bool:
         if not self._queue.abandon(job):

@@ -60,7 +60,7 @@ def test_bodies_with_required_fields_are_required_and_errors_use_one_schema(tmp_
     assert len({op["operationId"] for _, _, op in ops}) == len(ops)  # GET and HEAD of an image are two operations
     required = {path for path, _, op in ops if op.get("requestBody", {}).get("required")}
     assert required == REQUIRED_BODY  # generate's body may be empty: every field has a default
-    for path, method, op in ops:
+    for _path, _method, op in ops:
         for status, response in op["responses"].items():
             assert response["headers"]["X-Request-ID"] == {"$ref": "#/components/headers/X-Request-ID"}
             if status.startswith(("4", "5")):
