@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from service.batch_queue import BatchQueue, Finish, Inputs, Job, Part
 from service.errors import DeadlineExceeded, Draining, GanserveError, Overloaded
 from service.metrics import Metrics, ModelMetrics
+from service.retry_after import RetryAfter
 from service.worker import Engine, Worker
 
 __all__ = ["Batcher", "Engine", "Finish", "Inputs", "Timer"]
@@ -70,6 +71,7 @@ class Batcher:
         clock: Callable[[], float] = time.monotonic,
         timer: Timer = loop_timer,
         name: str = "model",
+        retry_after: RetryAfter | None = None,
     ) -> None:
         if max_batch_size < 1 or capacity < 1 or max_queue_delay_s < 0:
             raise ValueError("max_batch_size and capacity must be >= 1, max_queue_delay_s >= 0")
@@ -80,6 +82,7 @@ class Batcher:
         self.clock = clock
         self.timer = timer
         self.name = name
+        self.retry_after = retry_after or RetryAfter(clock=clock)
         self._queue = BatchQueue(on_count=self.metrics.queue_items.set)
         self._worker = Worker(engine, self.metrics, name)
         self._wake = asyncio.Event()
@@ -108,12 +111,25 @@ class Batcher:
             self._fail(job, Draining("the server is shutting down; retry on another replica"))
         await self._worker.shutdown()
 
+    @property
+    def full(self) -> bool:
+        """No request fits, whatever its size: what the early refusal layer (service/shedding.py) asks."""
+        return self._queue.items >= self.capacity
+
+    def refuse(self) -> Overloaded:
+        """Count a refusal and return the error to raise, with a Retry-After from the queue's depth."""
+        self.metrics.rejected("queue_full")
+        return Overloaded(
+            f"model {self.name!r} is at capacity: its queue of {self.capacity} images has no room "
+            "for this request; retry after the Retry-After delay",
+            retry_after_s=self.retry_after.seconds(self._queue.items),
+        )
+
     def ensure_room(self, n: int) -> None:
         """Raise Overloaded now if n more items would not fit, so that callers can refuse before they spend time
         preparing the inputs (under overload most requests are refused, and each would pay for its noise first)."""
         if self._queue.items + n > self.capacity:
-            self.metrics.rejected("queue_full")
-            raise Overloaded(f"model {self.name!r} is at capacity ({self._queue.items} images queued); retry shortly")
+            raise self.refuse()
 
     def submit(self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None) -> Job:
         """Queue a request's rows; raises Overloaded at once if they do not fit. Await `.future` for results."""
@@ -191,7 +207,9 @@ class Batcher:
         return parts
 
     async def _execute(self, parts: list[Part]) -> None:
+        started = self.clock()
         outcomes = await self._worker.run(parts)
+        self.retry_after.completed(sum(part.size for part in parts), self.clock() - started)
         for part, outcome in zip(parts, outcomes, strict=True):
             job = part.job
             if job.closed:
