@@ -20,12 +20,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service.auth import check_api_key
+from service.auth import check_admin_key, check_api_key
 from service.http_errors import install_error_handlers
 from service.lifecycle import RequestGate, install_drain_on_sigterm
 from service.metrics import Metrics
 from service.registry import load_registry
-from service.routes import generate, health, images, interpolate, models, translate, v2
+from service.repository import ModelRepository
+from service.routes import generate, health, images, interpolate, models, repository, translate, v2
 from service.routes import metrics as scrape
 from service.settings import Settings
 from service.state import Service
@@ -54,14 +55,19 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.registry = await asyncio.to_thread(load_registry, settings, metrics)
         await service.registry.start()
-        service.lifecycle.ready = bool(service.registry.models)
+        service.repository = ModelRepository(service.registry, settings, metrics)
+        # with model control, an empty repository is a valid start: models can be loaded later
+        service.lifecycle.ready = bool(service.registry.models) or settings.model_control != "none"
         if not service.lifecycle.ready:
             log.error("no model could be loaded from %s: readiness stays 503", settings.models_dir)
+        poller = asyncio.create_task(service.repository.poll_forever()) if settings.model_control == "poll" else None
         restore = install_drain_on_sigterm(service.lifecycle, settings.drain_timeout_s)
         try:
             yield
         finally:
             restore()
+            if poller is not None:
+                poller.cancel()
             service.lifecycle.ready = False
             await service.registry.stop()
 
@@ -70,6 +76,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     app.state.service = service
     for router in PROTECTED_ROUTERS:
         app.include_router(router, dependencies=[Depends(check_api_key)])
+    app.include_router(repository.router, dependencies=[Depends(check_admin_key)])
     for router in OPEN_ROUTERS:
         app.include_router(router)
     install_error_handlers(app, settings.overload_status)
