@@ -43,6 +43,7 @@ class Call(Generic[T]):
     files: dict[str, tuple[str, bytes, str]] | None = None
     data: dict[str, str] | None = None  # multipart form fields beside `files`
     accept: str = "application/json"
+    content: bytes | None = None  # a raw body (v2 binary tensors)
     headers: dict[str, str] | None = None  # beside the client's own (e.g. the admin key)
 
 
@@ -67,7 +68,7 @@ class BaseClient:
 
     def _request_kwargs(self, call: Call[Any]) -> dict[str, Any]:
         return {"json": call.json, "params": call.params, "files": call.files, "data": call.data,
-                "headers": {"Accept": call.accept} | (call.headers or {})}
+                "content": call.content, "headers": {"Accept": call.accept, **(call.headers or {})}}
 
     def _wait_before_retry(self, attempt: int, response: httpx.Response) -> float | None:
         """Seconds to wait before trying again, or None when this answer is final."""
@@ -133,13 +134,17 @@ class BaseClient:
                     lambda r: GeneratedImage(png=r.content, seed=int(seed), label=_int_or_none(label)),
                     params=params, accept="image/png")
 
-    def _infer(self, model: str, inputs: Mapping[str, np.ndarray],
-               outputs: Sequence[str] | None) -> Call[dict[str, np.ndarray]]:
+    def _infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None,
+               binary: bool) -> Call[dict[str, np.ndarray]]:
+        path = f"/v2/models/{_q(model)}/infer"
+        if binary:
+            content, header_length = tensors.encode_binary(inputs, list(outputs or []))
+            return Call("POST", path, _tensors, content=content, accept="application/octet-stream, application/json",
+                        headers={tensors.HEADER_LENGTH: str(header_length)})
         body: dict[str, Any] = {"inputs": [tensors.encode(k, v) for k, v in inputs.items()]}
         if outputs:
             body["outputs"] = [{"name": o} for o in outputs]
-        return Call("POST", f"/v2/models/{_q(model)}/infer",
-                    lambda r: {t["name"]: tensors.decode(t) for t in r.json()["outputs"]}, json=body)
+        return Call("POST", path, _tensors, json=body)
 
     # The model repository (needs GANSERVE_MODEL_CONTROL on the server; the admin key when it has one).
 
@@ -156,6 +161,10 @@ class BaseClient:
     def _unload_model(self, name: str) -> Call[None]:
         return Call("POST", f"/v2/repository/models/{_q(name)}/unload", lambda r: None, json={},
                     headers=self._admin())
+
+
+def _tensors(response: httpx.Response) -> dict[str, np.ndarray]:
+    return tensors.decode_response(response.content, response.headers.get(tensors.HEADER_LENGTH))
 
 
 def _generation(response: httpx.Response) -> Generation:

@@ -74,10 +74,11 @@ class Client(BaseClient):
         """The one image for `seed` from the cacheable GET endpoint (same bytes every time)."""
         return self._send(self._image(model, seed, label, truncation))
 
-    def infer(self, model: str, inputs: Mapping[str, np.ndarray],
-              outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        """Raw tensors in and out over the Open Inference Protocol (KServe v2)."""
-        return self._send(self._infer(model, inputs, outputs))
+    def infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None, *,
+              binary: bool = True) -> dict[str, np.ndarray]:
+        """Raw tensors in and out over the Open Inference Protocol (KServe v2): as binary tensor data (smaller and
+        faster), or with `binary=False` as JSON tensors."""
+        return self._send(self._infer(model, inputs, outputs, binary))
 
     def repository_index(self) -> list[dict[str, str]]:
         """Every model in the server's repository, one row per version: name, version, state, reason."""
@@ -161,9 +162,9 @@ class AsyncClient(BaseClient):
                     truncation: float | None = None) -> GeneratedImage:
         return await self._send(self._image(model, seed, label, truncation))
 
-    async def infer(self, model: str, inputs: Mapping[str, np.ndarray],
-                    outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        return await self._send(self._infer(model, inputs, outputs))
+    async def infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None, *,
+                    binary: bool = True) -> dict[str, np.ndarray]:
+        return await self._send(self._infer(model, inputs, outputs, binary))
 
     async def repository_index(self) -> list[dict[str, str]]:
         return await self._send(self._repository_index())

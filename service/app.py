@@ -4,7 +4,8 @@
     ganserve serve --port 8000 --models-dir models   # the same, with uvloop/httptools and a clean drain
 
 `create_app(settings)` builds nothing heavy: the lifespan loads the registry (sessions, warm-up, batchers),
-marks the service ready, and installs the SIGTERM drain; on the way out it stops the batchers.
+marks the service ready, installs the SIGTERM drain and starts the gRPC server (GANSERVE_GRPC_PORT, same
+batchers); on the way out it stops the gRPC server, then the batchers.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from service.registry import load_registry
 from service.repository import ModelRepository
 from service.routes import generate, health, images, interpolate, models, repository, translate, v2
 from service.routes import metrics as scrape
+from service.rpc.server import GrpcServer, start_grpc
 from service.settings import Settings
 from service.state import Service
 
@@ -62,13 +64,17 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
             log.error("no model could be loaded from %s: readiness stays 503", settings.models_dir)
         poller = asyncio.create_task(service.repository.poll_forever()) if settings.model_control == "poll" else None
         restore = install_drain_on_sigterm(service.lifecycle, settings.drain_timeout_s)
+        grpc_server: GrpcServer | None = None
         try:
+            grpc_server = await start_grpc(service)
             yield
         finally:
             restore()
             if poller is not None:
                 poller.cancel()
             service.lifecycle.ready = False
+            if grpc_server is not None:
+                await grpc_server.stop()
             await service.registry.stop()
 
     app = FastAPI(title="ganserve", version="0.1.0", lifespan=lifespan, **_NO_OTEL,

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    grpc_port: int = Field(default=8001, ge=0, le=65535, description="the gRPC (Open Inference Protocol) port; 0: off")
+    grpc_max_receive_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    grpc_max_send_bytes: int = Field(default=256 * 1024 * 1024, ge=1024, le=2047 * 1024 * 1024)
 
     max_batch_size: int = Field(default=64, ge=1, le=4096, description="items (images) per batch; 1 turns batching off")
     max_queue_delay_ms: float = Field(default=2.0, ge=0, le=1000)

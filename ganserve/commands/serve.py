@@ -20,6 +20,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        description="Start the HTTP model server on the models in --models-dir.")
     p.add_argument("--host", help="interface to bind (default: $GANSERVE_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: $GANSERVE_PORT or 8000; 0 picks a free one)")
+    p.add_argument("--grpc-port", type=int, help="gRPC port (default: $GANSERVE_GRPC_PORT or 8001; 0 turns it off)")
     p.add_argument("--models-dir", help="model repository (default: $GANSERVE_MODELS_DIR or ./models)")
     p.add_argument("--workers", type=int, help="server processes, each with its own sessions and batchers (default: 1)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
@@ -30,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    for option, env in (("host", "HOST"), ("port", "PORT"), ("models_dir", "MODELS_DIR"), ("workers", "WORKERS")):
+    for option, env in (("host", "HOST"), ("port", "PORT"), ("grpc_port", "GRPC_PORT"), ("models_dir", "MODELS_DIR"),
+                        ("workers", "WORKERS")):
         value = getattr(args, option)
         if value is not None:
             os.environ[f"GANSERVE_{env}"] = str(value)  # worker processes build their settings from the environment

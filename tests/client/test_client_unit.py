@@ -144,7 +144,8 @@ def test_request_shapes_and_api_key() -> None:
         c.interpolate("cgen", [1, 2], labels=[0, 9], steps=5, method="lerp")
         c.translate("translate", np.zeros((8, 8), np.float32))
         im = c.image("cgen", 42, label=3, truncation=0.7)
-        out = c.infer("gen", {"z": np.ones((1, 8), np.float32)})
+        out = c.infer("gen", {"z": np.ones((1, 8), np.float32)}, binary=False)
+        binary = c.infer("gen", {"z": np.ones((1, 8), np.float32)})
     assert all(r.headers["Authorization"] == "Bearer k3y" for r in seen)
     assert json.loads(seen[0].content) == {"n": 3, "seed": 7, "labels": [1, 2, 3], "truncation": 0.5}
     assert json.loads(seen[1].content) == {"seeds": [1, 2], "labels": [0, 9], "steps": 5, "method": "lerp"}
@@ -155,6 +156,27 @@ def test_request_shapes_and_api_key() -> None:
     v2 = json.loads(seen[4].content)["inputs"][0]
     assert v2 == {"name": "z", "shape": [1, 8], "datatype": "FP32", "data": [1.0] * 8}
     np.testing.assert_array_equal(out["image"], np.array([[0.5, -0.5]], np.float32))
+    size = int(seen[5].headers["Inference-Header-Content-Length"])
+    header = json.loads(seen[5].content[:size])
+    assert header["inputs"] == [{"name": "z", "shape": [1, 8], "datatype": "FP32",
+                                 "parameters": {"binary_data_size": 32}}]
+    assert header["parameters"] == {"binary_data_output": True}
+    assert seen[5].content[size:] == np.ones(8, "<f4").tobytes()
+    np.testing.assert_array_equal(binary["image"], out["image"])  # a JSON answer reads the same either way
+
+
+def test_infer_reads_binary_answers() -> None:
+    image = np.arange(6, dtype=np.float32).reshape(1, 6) / 7
+    header = json.dumps({"outputs": [{"name": "image", "shape": [1, 6], "datatype": "FP32",
+                                      "parameters": {"binary_data_size": 24}}]}).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=header + image.astype("<f4").tobytes(),
+                              headers={"Inference-Header-Content-Length": str(len(header))})
+
+    with Client("http://test/", transport=httpx.MockTransport(handler)) as c:
+        out = c.infer("gen", {"z": np.ones((1, 8), np.float32)})
+    assert out["image"].dtype == np.float32 and out["image"].tobytes() == image.tobytes()
 
 
 def test_url_and_key_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
