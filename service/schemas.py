@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from service.noise import SEED_MAX
 from service.registry import Registry, ServedModel
 
+BASE64 = r"^(data:[^,]*,)?(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 Label = StrictInt | StrictStr  # strict: JSON true must not become class 1
 
 
@@ -28,7 +29,8 @@ class GenerateRequest(BaseModel):
 class TranslateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    image: str = Field(min_length=1, description="PNG or JPEG, base64 (a data: URL prefix is fine)")
+    image: str = Field(min_length=1, description="PNG or JPEG, base64 (a data: URL prefix is fine)",
+                       json_schema_extra={"pattern": BASE64})  # documented, not enforced: bad base64 is a 400
     version: str | None = None
     deadline_ms: int | None = Field(None, ge=1)
 

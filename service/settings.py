@@ -6,6 +6,7 @@ Bucket lists accept JSON (``[0.001, 0.01]``) or commas (``0.001,0.01``).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -54,6 +55,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
     max_upload_pixels: int = Field(default=16_000_000, ge=64, le=200_000_000)
 
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    access_log: bool = Field(default=True, description="one line per request on the ganserve.access logger")
+    tracing: bool = Field(default=False, description="OpenTelemetry spans, exported as the OTEL_* variables say")
+
     latency_buckets: Buckets = DEFAULT_LATENCY_BUCKETS
     batch_buckets: Buckets = DEFAULT_BATCH_BUCKETS
 
@@ -87,6 +93,13 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 8:
             raise ValueError(f"GANSERVE_{(info.field_name or '').upper()} must be at least 8 characters "
                              "(or unset to turn auth off)")
+        return value
+
+    @field_validator("tracing")
+    @classmethod
+    def _otel_installed(cls, value: bool) -> bool:
+        if value and importlib.util.find_spec("opentelemetry.sdk") is None:
+            raise ValueError("GANSERVE_TRACING=true needs OpenTelemetry: pip install 'ganserve[otel]'")
         return value
 
     @model_validator(mode="after")

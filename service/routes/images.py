@@ -15,7 +15,7 @@ protected image to clients without the key.
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from starlette.requests import Request
@@ -36,9 +36,12 @@ ENCODING_REVISION = "1"
 router = APIRouter(tags=["generate"])
 
 
-# HEAD too: caches and `curl -I` revalidate with it.
-@router.api_route("/v1/models/{name}/images/{seed}.png", methods=["GET", "HEAD"], response_class=Response,
-                  responses={200: {"content": {"image/png": {}}}, 304: {"description": "the cached copy is current"}})
+_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}, 304: {"description": "the cached copy is current"}}
+
+
+# HEAD too: caches and `curl -I` revalidate with it (one route per method, so each has its own operation ID).
+@router.get("/v1/models/{name}/images/{seed}.png", response_class=Response, responses=_RESPONSES)
+@router.head("/v1/models/{name}/images/{seed}.png", response_class=Response, responses=_RESPONSES)
 async def image(
     name: str,
     seed: Annotated[str, Path(description="integer in 0..2**32-1")],

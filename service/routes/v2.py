@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service import oip
+from service.context import ENCODE, staged
 from service.errors import UnsupportedMediaType
 from service.http import is_json, read_body, unless_disconnected
 from service.registry import ServedModel
@@ -80,7 +81,7 @@ async def _infer(service: Service, model: ServedModel, request: Request) -> Resp
                                             service.settings.max_images_per_request)
     work = model.batcher.run(feeds, None, service.timeout(parsed.deadline_ms))
     rows = await unless_disconnected(request, work)
-    return await asyncio.to_thread(_answer, model, parsed, rows)
+    return await asyncio.to_thread(staged(ENCODE, lambda: _answer(model, parsed, rows)))
 
 
 _OPENAPI = {"requestBody": {"content": {"application/json": {"schema": InferRequest.model_json_schema()}}}}
