@@ -56,7 +56,12 @@ def _repository(request: Request, change: bool) -> ModelRepository:
     return service.repository
 
 
-@router.post("/v2/repository/index")
+def _body(schema: type[BaseModel]) -> dict[str, Any]:
+    """The optional JSON body, for the OpenAPI document (the route reads it itself: an empty body is `{}`)."""
+    return {"requestBody": {"required": False, "content": {"application/json": {"schema": schema.model_json_schema()}}}}
+
+
+@router.post("/v2/repository/index", openapi_extra=_body(IndexRequest))
 async def repository_index(request: Request) -> list[dict[str, str]]:
     """Every model in the repository, one row per version: READY, UNAVAILABLE (with the reason), LOADING..."""
     repository = _repository(request, change=False)
@@ -64,7 +69,7 @@ async def repository_index(request: Request) -> list[dict[str, str]]:
     return repository.index(ready_only=body.ready)
 
 
-@router.post("/v2/repository/models/{name}/load")
+@router.post("/v2/repository/models/{name}/load", openapi_extra=_body(ModelRequest))
 async def load_model(name: str, request: Request) -> dict[str, Any]:
     """Read, validate and warm every version of models/{name}/, then serve them (the newest by default)."""
     repository = _repository(request, change=True)
@@ -79,7 +84,7 @@ async def load_model(name: str, request: Request) -> dict[str, Any]:
     return {"name": name, "versions": versions, "state": "READY"}
 
 
-@router.post("/v2/repository/models/{name}/unload")
+@router.post("/v2/repository/models/{name}/unload", openapi_extra=_body(ModelRequest))
 async def unload_model(name: str, request: Request) -> dict[str, Any]:
     """Stop taking requests for {name}, finish the accepted ones, release its sessions."""
     repository = _repository(request, change=True)
