@@ -32,6 +32,7 @@ from service.routes import generate, health, images, interpolate, models, reposi
 from service.routes import metrics as scrape
 from service.rpc.server import GrpcServer, start_grpc
 from service.settings import Settings
+from service.shedding import EarlyRefusal
 from service.state import Service
 from service.static import static_files
 
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
         from service import tracing  # only then: nothing of OpenTelemetry's SDK is loaded otherwise
 
         tracer = tracing.Tracer()
-    service = Service(settings, metrics)
+    service = Service(settings, metrics, tracer=tracer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -103,6 +104,8 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
     app.add_middleware(RequestGate, lifecycle=service.lifecycle, model_metrics=service.model_metrics,
                        routes=app.router.routes)
     install_openapi(app, settings)
+    if settings.early_refusal:  # inside the request-id layer (its answers carry an ID too), before RequestGate,
+        app.add_middleware(EarlyRefusal, service=service)  # routing and body parsing
     app.add_middleware(RequestTracker, tracer=tracer, access_log=settings.access_log)  # outermost: sees every answer
     if STATIC_DIR.is_dir():
         app.mount("/", static_files(STATIC_DIR, app.router.routes), name="static")

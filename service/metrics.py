@@ -16,7 +16,7 @@ from service import multiproc
 
 REJECT_REASONS = ("queue_full", "expired", "cancelled", "failed", "draining")
 
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "ModelMetrics", "REJECT_REASONS"]
+__all__ = ["CONTENT_TYPE_LATEST", "REJECT_REASONS", "Metrics", "ModelMetrics"]
 
 
 class Metrics:

@@ -18,6 +18,7 @@ from service.errors import UnknownModel
 from service.logs import log_event
 from service.manifest import Manifest, ManifestError, load_manifest, sha256_file
 from service.metrics import Metrics, ModelMetrics
+from service.retry_after import RetryAfter
 from service.runtime import Runtime, RuntimeLoadError, warm_up_sizes
 from service.settings import Settings
 
@@ -124,7 +125,8 @@ def load_version(version_dir: Path, settings: Settings, metrics: Metrics) -> Ser
     model_metrics = metrics.for_model(manifest.name)
     batcher = Batcher(runtime.run, max_batch_size=max_batch_size,
                       max_queue_delay_s=settings.max_queue_delay_ms / 1000, capacity=settings.queue_capacity,
-                      metrics=model_metrics, name=f"{manifest.name}:{manifest.version}")
+                      metrics=model_metrics, name=f"{manifest.name}:{manifest.version}",
+                      retry_after=RetryAfter(low_s=settings.retry_after_min_s, high_s=settings.retry_after_max_s))
     return ServedModel(manifest, runtime, batcher, model_metrics)
 
 

@@ -26,6 +26,7 @@ from service.generation import png_text, render_pngs, require_generator, resolve
 from service.http import png_response, unless_disconnected
 from service.noise import SEED_MAX, seeded_noise
 from service.registry import ServedModel
+from service.schemas import Label
 from service.state import get_service
 
 PINNED_CACHE = "max-age=31536000, immutable"
@@ -85,7 +86,7 @@ def _seed(text: str) -> int:
     return int(text)
 
 
-def _label(text: str | None) -> int | str | None:
+def _label(text: str | None) -> Label | None:
     """A class from the query string: digits are an index, anything else a class name."""
     if text is None or text == "":
         return None

@@ -87,7 +87,14 @@ def test_sigterm_turns_health_not_serving_refuses_new_calls_and_finishes_accepte
     server = start_server(tmp_path / "models", env={"GANSERVE_MAX_BATCH_SIZE": "1", "GANSERVE_DRAIN_TIMEOUT_S": "60"})
     client = triton.InferenceServerClient(server.grpc)
     result: dict[str, Any] = {}
-    worker = threading.Thread(target=lambda: result.update(r=client.infer("slow", z_input(8))))
+
+    def accepted() -> None:
+        try:
+            result["r"] = client.infer("slow", z_input(8))
+        except InferenceServerException as e:  # kept for the assertion message below
+            result["error"] = e
+
+    worker = threading.Thread(target=accepted)
     worker.start()
     wait_for(lambda: metric(server, "ganserve_queue_items") >= 1)  # one image running, the rest queued
     server.terminate()
@@ -98,7 +105,8 @@ def test_sigterm_turns_health_not_serving_refuses_new_calls_and_finishes_accepte
         fresh.infer("slow", z_input(1))
     assert caught.value.status() == "StatusCode.UNAVAILABLE" and "draining" in caught.value.message()
     worker.join(60)
+    assert "r" in result, f"{result.get('error')!r}\n{server.log()}"
     assert result["r"].as_numpy("image").shape == (8, 1, 8, 8)  # accepted: finished
-    assert server.wait(30) == 0 and "drained" in server.log()
+    assert server.wait(30) == 0 and "drained" in server.log(), server.log()
     with pytest.raises(grpc.RpcError):  # and then the port is closed
         health(server.grpc)
