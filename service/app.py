@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
         from service import tracing  # only then: nothing of OpenTelemetry's SDK is loaded otherwise
 
         tracer = tracing.Tracer()
-    service = Service(settings, metrics)
+    service = Service(settings, metrics, tracer=tracer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

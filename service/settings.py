@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     @field_validator("tracing")
     @classmethod
     def _otel_installed(cls, value: bool) -> bool:
-        if value and importlib.util.find_spec("opentelemetry.sdk") is None:
+        if value and not _installed("opentelemetry.sdk"):
             raise ValueError("GANSERVE_TRACING=true needs OpenTelemetry: pip install 'ganserve[otel]'")
         return value
 
@@ -117,3 +117,10 @@ class Settings(BaseSettings):
                 f"({self.max_images_per_request}), or the largest request could never be queued"
             )
         return self
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from starlette.requests import Request
 
@@ -12,6 +12,9 @@ from service.metrics import Metrics, ModelMetrics
 from service.registry import Registry
 from service.settings import Settings
 
+if TYPE_CHECKING:
+    from service.tracing import Tracer
+
 
 @dataclass(eq=False)
 class Service:
@@ -19,6 +22,7 @@ class Service:
     metrics: Metrics
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     registry: Registry = field(default_factory=Registry)
+    tracer: Tracer | None = None  # OpenTelemetry, when GANSERVE_TRACING is on
 
     def model_metrics(self, name: str) -> ModelMetrics | None:
         """Per-model metrics for a *served* name only, so clients cannot mint label values."""

@@ -23,7 +23,7 @@ import numpy as np
 
 from service import oip
 from service.access import write_access_line
-from service.context import RequestRecord, bind, unbind
+from service.context import ENCODE, RequestRecord, bind, staged, unbind
 from service.errors import Draining, GanserveError, InvalidRequest, MalformedRequest
 from service.grpc_errors import grpc_status, trailing_metadata
 from service.http_errors import to_http
@@ -131,7 +131,7 @@ class InferenceServicer(inference_pb2_grpc.GRPCInferenceServiceServicer):  # typ
                 grpc_ms = max(1, int(remaining * 1000))
                 deadline_ms = grpc_ms if deadline_ms is None else min(deadline_ms, grpc_ms)
             rows = await model.batcher.run(feeds, None, service.timeout(deadline_ms))
-            response = await asyncio.to_thread(_response, model, request.id, rows)
+            response = await asyncio.to_thread(staged(ENCODE, lambda: _response(model, request.id, rows)))
             status = 200
             return response
         except GanserveError as e:
