@@ -3,9 +3,7 @@ tensor validation (service/oip.py) as the REST surface, so both answer bit for b
 
     ModelInfer   inputs as raw_input_contents (one entry per input, tritonclient's way) or typed contents;
                  the answer in raw_output_contents. The call's gRPC deadline (and a `timeout` parameter, in
-                 microseconds) becomes the request's deadline; a cancelled call drops its queued items. Like an
-                 HTTP request it gets a request ID (the client's `x-request-id` metadata when safe, echoed in
-                 the initial metadata), a record the batcher fills in, and an access line.
+                 microseconds) becomes the request's deadline; a cancelled call drops its queued items.
     ServerLive / ServerReady answer always (like /v2/health/*); every other call is refused with UNAVAILABLE once
     the server drains. Domain errors leave through service/grpc_errors.py.
 """
@@ -15,20 +13,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import numpy as np
 
 from service import oip
-from service.access import write_access_line
-from service.context import ENCODE, RequestRecord, bind, staged, unbind
+from service.context import ENCODE, staged
 from service.errors import Draining, GanserveError, InvalidRequest, MalformedRequest
 from service.grpc_errors import grpc_status, trailing_metadata
 from service.http_errors import to_http
 from service.registry import ServedModel
-from service.requestid import HEADER, accept_request_id
 from service.rpc import inference_pb2 as pb
 from service.rpc import inference_pb2_grpc
 from service.state import Service
@@ -91,30 +86,6 @@ class InferenceServicer(inference_pb2_grpc.GRPCInferenceServiceServicer):  # typ
 
     @_rpc
     async def ModelInfer(self, request: pb.ModelInferRequest, context: Any) -> pb.ModelInferResponse:
-        with self._tracked(context, "ModelInfer") as record:
-            await context.send_initial_metadata(((HEADER, record.request_id),))
-            return await self._infer(request, context, record)
-
-    @contextmanager
-    def _tracked(self, context: Any, method: str) -> Iterator[RequestRecord]:
-        """The call's request record, bound while it runs, then written as an access line."""
-        client_id = dict(context.invocation_metadata() or ()).get(HEADER)
-        record = RequestRecord(accept_request_id(client_id), "POST", f"/inference.GRPCInferenceService/{method}",
-                               client=context.peer())
-        record.route = record.path
-        token = bind(record)
-        try:
-            yield record
-        except GanserveError as e:  # refused before it was accepted (unknown model, draining)
-            record.status = record.status or to_http(e, self.service.settings.overload_status).status
-            raise
-        finally:
-            unbind(token)
-            if self.service.settings.access_log:
-                write_access_line(record, time.perf_counter())
-
-    async def _infer(self, request: pb.ModelInferRequest, context: Any,
-                     record: RequestRecord) -> pb.ModelInferResponse:
         service = self.service
         model = service.registry.get(request.model_name, request.model_version or None)
         if service.lifecycle.draining:
@@ -143,7 +114,6 @@ class InferenceServicer(inference_pb2_grpc.GRPCInferenceServiceServicer):  # typ
         finally:
             service.lifecycle.leave()
             model.metrics.request("grpc", status, time.perf_counter() - started)
-            record.status = status
 
     def _refuse_if_draining(self) -> None:
         if self.service.lifecycle.draining:
