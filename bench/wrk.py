@@ -37,6 +37,8 @@ class WrkRun:
     timeout_s: float = 60.0  # wrk drops slower answers from its histogram, so keep this above any deadline
     accept: str = "application/json"
     fmt: str = ""  # the body's "format" field (pictures inside a JSON answer); "" sends none
+    script: Path = SCRIPT  # another script (bench/infer.lua) takes `script_args` instead of model/images/limit
+    script_args: tuple[str, ...] | None = None
 
 
 def wrk_binary() -> str:
@@ -56,14 +58,10 @@ def run_wrk(run: WrkRun) -> dict[str, Any]:
         f"-d{max(1, round(run.duration_s))}s",
         f"--timeout={max(1, round(run.timeout_s))}s",
         "-s",
-        str(SCRIPT),
+        str(run.script),
         run.url,
         "--",
-        run.model,
-        str(run.images),
-        str(run.limit_per_thread),
-        run.accept,
-        run.fmt,
+        *(run.script_args or (run.model, str(run.images), str(run.limit_per_thread), run.accept, run.fmt)),
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stderr is not None

@@ -21,17 +21,19 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from service.access import RequestTracker
-from service.auth import check_api_key
+from service.auth import check_admin_key, check_api_key
 from service.http_errors import install_error_handlers
 from service.lifecycle import RequestGate, install_drain_on_sigterm
 from service.metrics import Metrics
 from service.openapi import install_openapi
 from service.registry import load_registry
-from service.routes import generate, health, images, interpolate, models, translate, v2
+from service.repository import ModelRepository
+from service.routes import generate, health, images, interpolate, models, repository, translate, v2
 from service.routes import metrics as scrape
 from service.rpc.server import GrpcServer, start_grpc
 from service.runtime import cuda_usable
 from service.settings import Settings
+from service.shedding import EarlyRefusal
 from service.state import Service
 from service.static import static_files
 
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
         from service import tracing  # only then: nothing of OpenTelemetry's SDK is loaded otherwise
 
         tracer = tracing.Tracer()
-    service = Service(settings, metrics)
+    service = Service(settings, metrics, tracer=tracer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,9 +71,12 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
         log.info("encode pool: %d threads, room for %d images", service.encoders.workers, service.encoders.capacity)
         service.registry = await asyncio.to_thread(load_registry, settings, metrics, service.encoders)
         await service.registry.start()
-        service.lifecycle.ready = bool(service.registry.models)
+        service.repository = ModelRepository(service.registry, settings, metrics)
+        # with model control, an empty repository is a valid start: models can be loaded later
+        service.lifecycle.ready = bool(service.registry.models) or settings.model_control != "none"
         if not service.lifecycle.ready:
             log.error("no model could be loaded from %s: readiness stays 503", settings.models_dir)
+        poller = asyncio.create_task(service.repository.poll_forever()) if settings.model_control == "poll" else None
         restore = install_drain_on_sigterm(service.lifecycle, settings.drain_timeout_s)
         metrics.worker_started()
         grpc_server: GrpcServer | None = None
@@ -81,6 +86,8 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
         finally:
             metrics.workers.set(0)
             restore()
+            if poller is not None:
+                poller.cancel()
             service.lifecycle.ready = False
             if grpc_server is not None:
                 await grpc_server.stop()
@@ -94,12 +101,15 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
     app.state.service = service
     for router in PROTECTED_ROUTERS:
         app.include_router(router, dependencies=[Depends(check_api_key)])
+    app.include_router(repository.router, dependencies=[Depends(check_admin_key)])
     for router in OPEN_ROUTERS:
         app.include_router(router)
     install_error_handlers(app, settings.overload_status)
     app.add_middleware(RequestGate, lifecycle=service.lifecycle, model_metrics=service.model_metrics,
                        routes=app.router.routes)
     install_openapi(app, settings)
+    if settings.early_refusal:  # inside the request-id layer (its answers carry an ID too), before RequestGate,
+        app.add_middleware(EarlyRefusal, service=service)  # routing and body parsing
     app.add_middleware(RequestTracker, tracer=tracer, access_log=settings.access_log)  # outermost: sees every answer
     if STATIC_DIR.is_dir():
         app.mount("/", static_files(STATIC_DIR, app.router.routes), name="static")

@@ -28,6 +28,7 @@ queue delay and deadlines with a manual clock instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from service.batch_queue import BatchQueue, Complete, Finish, Inputs, Job, Part
 from service.errors import DeadlineExceeded, Draining, GanserveError, Overloaded
 from service.metrics import Metrics, ModelMetrics
 from service.pipeline import EncodePool, EncodeStage
+from service.retry_after import RetryAfter
 from service.worker import Engine, Worker
 
 __all__ = ["Batcher", "Complete", "Engine", "Finish", "Inputs", "Timer"]
@@ -61,9 +63,20 @@ def loop_timer(delay: float, callback: Callable[[], None]) -> Cancellable:
 
 
 class Batcher:
-    def __init__(self, engine: Engine, *, max_batch_size: int, max_queue_delay_s: float, capacity: int,
-                 metrics: ModelMetrics | None = None, clock: Callable[[], float] = time.monotonic,
-                 timer: Timer = loop_timer, name: str = "model", encoders: EncodePool | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_batch_size: int,
+        max_queue_delay_s: float,
+        capacity: int,
+        metrics: ModelMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        timer: Timer = loop_timer,
+        name: str = "model",
+        retry_after: RetryAfter | None = None,
+        encoders: EncodePool | None = None,
+    ) -> None:
         if max_batch_size < 1 or capacity < 1 or max_queue_delay_s < 0:
             raise ValueError("max_batch_size and capacity must be >= 1, max_queue_delay_s >= 0")
         self.max_batch_size = max_batch_size
@@ -73,12 +86,14 @@ class Batcher:
         self.clock = clock
         self.timer = timer
         self.name = name
+        self.retry_after = retry_after or RetryAfter(clock=clock)
         self._queue = BatchQueue(on_count=self.metrics.queue_items.set)
         self._worker = Worker(engine, self.metrics, name)
         # stage two: shared with every model when the registry passes one, else a private one-thread pool
         self._own_pool = encoders is None
         pool = encoders or EncodePool(1, max(4 * max_batch_size, 256))
         self._stage = EncodeStage(pool, self.metrics, name, answer=self._answer, fail=self._fail_encoded)
+        self._room_wait = 0.0  # how long the last batch waited for the encode stage (for the Retry-After estimate)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -90,6 +105,11 @@ class Batcher:
     def queued_items(self) -> int:
         return self._queue.items
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and no batch running (an unloaded model waits for this before it stops)."""
+        return self._queue.items == 0 and not self._busy
+
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name=f"batcher-{self.name}")
 
@@ -99,25 +119,37 @@ class Batcher:
         running = self._running  # cancelling the loop clears it
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         for job in self._queue.drain() + [part.job for part in running] + list(self._stage.jobs):
             self._fail(job, Draining("the server is shutting down; retry on another replica"))
         await self._worker.shutdown()
         if self._own_pool:
             await self._stage.pool.stop()
 
+    @property
+    def full(self) -> bool:
+        """No request fits, whatever its size: what the early refusal layer (service/shedding.py) asks."""
+        return self._queue.items >= self.capacity
+
+    def refuse(self) -> Overloaded:
+        """Count a refusal and return the error to raise, with a Retry-After from the queue's depth."""
+        self.metrics.rejected("queue_full")
+        return Overloaded(
+            f"model {self.name!r} is at capacity: its queue of {self.capacity} images has no room "
+            "for this request; retry after the Retry-After delay",
+            retry_after_s=self.retry_after.seconds(self._queue.items),
+        )
+
     def ensure_room(self, n: int) -> None:
         """Raise Overloaded now if n more items would not fit, so that callers can refuse before they spend time
         preparing the inputs (under overload most requests are refused, and each would pay for its noise first)."""
         if self._queue.items + n > self.capacity:
-            self.metrics.rejected("queue_full")
-            raise Overloaded(f"model {self.name!r} is at capacity ({self._queue.items} images queued); retry shortly")
+            raise self.refuse()
 
-    def submit(self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None,
-               complete: Complete | None = None) -> Job:
+    def submit(
+        self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None, complete: Complete | None = None
+    ) -> Job:
         """Queue a request's rows; raises Overloaded at once if they do not fit. Await `.future` for the answer."""
         if self._closed:
             raise Draining("the server is shutting down; retry on another replica")
@@ -130,8 +162,9 @@ class Batcher:
         self._wake.set()
         return job
 
-    async def run(self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None,
-                  complete: Complete | None = None) -> Any:
+    async def run(
+        self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None, complete: Complete | None = None
+    ) -> Any:
         """Submit and wait. The answer: `complete(results)` when given, else one result per row in order (`finish`'s,
         or the output rows themselves). Both run in the encode stage, never here. Cancelling the caller drops its
         rows that have not started; the deadline covers both stages."""
@@ -156,7 +189,9 @@ class Batcher:
                     await self._wake.wait()  # idle engine, empty queue: whatever arrives runs at once
                 elif self._backlog:
                     await self._gather()  # items that queued behind a running batch: let companions join
+                waiting = self.clock()
                 await self._stage.room(self.max_batch_size)  # back-pressure: encoding is behind, leave rows queued
+                self._room_wait = self.clock() - waiting
                 parts = self._take()
                 self._backlog = self._queue.items > 0  # left over from a full batch: same rule as any backlog
                 if parts:
@@ -199,7 +234,10 @@ class Batcher:
     async def _execute(self, parts: list[Part]) -> None:
         """Inference in the worker thread; then each request's rows go to the encode stage, and this returns at once
         so that the next batch's inference overlaps this one's encoding."""
+        started = self.clock()
         outcomes = await self._worker.run(parts)
+        # throughput for Retry-After: a batch that waited for the encoders took that long too
+        self.retry_after.completed(sum(part.size for part in parts), self.clock() - started + self._room_wait)
         encode: list[tuple[Part, np.ndarray]] = []
         for part, outcome in zip(parts, outcomes, strict=True):
             job = part.job
@@ -210,7 +248,7 @@ class Batcher:
                 self.metrics.rejected("failed")
                 self._fail(job, outcome)
             elif job.finish is None and job.complete is None:  # nothing to encode: the rows are the answer
-                job.results[part.start:part.stop] = list(outcome)
+                job.results[part.start : part.stop] = list(outcome)
                 job.pending -= part.size
                 if job.pending == 0:
                     self._answer(job, job.results)
@@ -233,8 +271,13 @@ class Batcher:
 
     def _expire(self, job: Job, timeout: float) -> None:
         if self._abandon(job, "expired"):
-            self._fail(job, DeadlineExceeded(f"the request did not finish within its {timeout * 1000:.0f} ms "
-                                             "deadline (server busy); retry or raise deadline_ms"))
+            self._fail(
+                job,
+                DeadlineExceeded(
+                    f"the request did not finish within its {timeout * 1000:.0f} ms "
+                    "deadline (server busy); retry or raise deadline_ms"
+                ),
+            )
 
     def _abandon(self, job: Job, reason: str) -> bool:
         if not self._queue.abandon(job):

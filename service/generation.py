@@ -18,8 +18,7 @@ import numpy as np
 from service.errors import InvalidRequest, WrongKind
 from service.manifest import Kind, Manifest
 from service.registry import ServedModel
-
-Label = int | str
+from service.schemas import Label
 
 
 def require_generator(model: ServedModel) -> Manifest:

@@ -19,6 +19,7 @@ beside onnxruntime's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import functools
 import logging
@@ -45,10 +46,8 @@ _PR_SET_NAME = 15
 def name_native_thread(name: str) -> None:
     """Give the calling thread a kernel-visible name (`/proc/<pid>/task/<tid>/comm`, top -H, py-spy), so per-stage
     CPU time can be read from outside the process. Best effort: Linux only, 15 bytes."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
 
 
 def default_workers(cores: int, intra_op_threads: int, gpu: bool) -> int:
@@ -203,7 +202,7 @@ class EncodeStage:
     def _encoded(self, chunk: Sequence[tuple[Part, np.ndarray]], future: asyncio.Future[list[Outcome]]) -> None:
         try:
             outcomes = future.result()
-        except Exception as e:  # the pool itself failed (stopped): every request of the chunk fails
+        except Exception as e:  # noqa: BLE001 (the pool itself failed, e.g. stopped: every request of the chunk fails)
             outcomes = [InferenceFailed(f"encoding the answer failed: {type(e).__name__}")] * len(chunk)
         for (part, _), outcome in zip(chunk, outcomes, strict=True):
             self._collect(part, outcome)

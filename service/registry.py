@@ -19,6 +19,7 @@ from service.logs import log_event
 from service.manifest import Manifest, ManifestError, load_manifest, sha256_file
 from service.metrics import Metrics, ModelMetrics
 from service.pipeline import EncodePool
+from service.retry_after import RetryAfter
 from service.runtime import Runtime, RuntimeLoadError, warm_up_sizes
 from service.settings import Settings
 
@@ -69,6 +70,16 @@ class Registry:
         versions = self.models[model.name]
         self._latest[model.name] = versions[max(versions, key=version_order)]
 
+    def replace(self, name: str, versions: dict[str, ServedModel]) -> None:
+        """Serve exactly `versions` of `name` from now on: one step on the event loop, so no request sees a mix."""
+        self.models[name] = dict(versions)
+        self._latest[name] = versions[max(versions, key=version_order)]
+
+    def remove(self, name: str) -> dict[str, ServedModel]:
+        """Stop resolving `name`; returns what was served (for the caller to drain and stop)."""
+        self._latest.pop(name, None)
+        return self.models.pop(name, {})
+
     def get(self, name: str, version: str | None = None) -> ServedModel:
         versions = self.models.get(name)
         if versions is None:
@@ -116,7 +127,8 @@ def load_version(version_dir: Path, settings: Settings, metrics: Metrics,
     model_metrics = metrics.for_model(manifest.name)
     batcher = Batcher(runtime.run, max_batch_size=max_batch_size,
                       max_queue_delay_s=settings.max_queue_delay_ms / 1000, capacity=settings.queue_capacity,
-                      metrics=model_metrics, name=f"{manifest.name}:{manifest.version}", encoders=encoders)
+                      metrics=model_metrics, name=f"{manifest.name}:{manifest.version}", encoders=encoders,
+                      retry_after=RetryAfter(low_s=settings.retry_after_min_s, high_s=settings.retry_after_max_s))
     return ServedModel(manifest, runtime, batcher, model_metrics)
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from service.noise import SEED_MAX
+from service.noise import SEED_MAX, Method
 from service.registry import Registry, ServedModel
 
 BASE64 = r"^(data:[^,]*,)?(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
-Label = StrictInt | StrictStr  # strict: JSON true must not become class 1
+# A class, by index or by name: the one label type of the API. Strict, so that JSON true never becomes class 1.
+Label = StrictInt | StrictStr
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 
 
 class OutputOptions(BaseModel):
@@ -25,7 +27,6 @@ class OutputOptions(BaseModel):
 
 
 class GenerateRequest(OutputOptions):
-
     n: int = Field(1, ge=1, description="number of images (up to GANSERVE_MAX_IMAGES_PER_REQUEST)")
     seed: int | None = Field(None, ge=0, le=SEED_MAX, description="image i uses seed+i; drawn by the server if absent")
     labels: Label | list[Label] | None = Field(
@@ -36,8 +37,18 @@ class GenerateRequest(OutputOptions):
     deadline_ms: int | None = Field(None, ge=1, description="shorten the server's deadline for this request")
 
 
-class TranslateRequest(OutputOptions):
+class InterpolateRequest(OutputOptions):
+    seeds: list[Seed] = Field(min_length=2, max_length=2, description="the seeds at t = 0 and t = 1")
+    labels: list[Label] | None = Field(None, min_length=2, max_length=2,
+                                       description="conditional models: the classes at t = 0 and t = 1")
+    steps: int = Field(8, ge=2, le=64, description="images, both ends included")
+    method: Method = "slerp"
+    truncation: float = Field(1.0, gt=0.0, le=1.0)
+    version: str | None = None
+    deadline_ms: int | None = Field(None, ge=1)
 
+
+class TranslateRequest(OutputOptions):
     image: str = Field(min_length=1, description="PNG or JPEG, base64 (a data: URL prefix is fine)",
                        json_schema_extra={"pattern": BASE64})  # documented, not enforced: bad base64 is a 400
     version: str | None = None

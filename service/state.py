@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from starlette.requests import Request
 
@@ -13,7 +13,11 @@ from service.lifecycle import Lifecycle
 from service.metrics import Metrics, ModelMetrics
 from service.pipeline import EncodePool, default_workers, host_cores
 from service.registry import Registry
+from service.repository import ModelRepository
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.tracing import Tracer
 
 
 @dataclass(eq=False)
@@ -22,6 +26,8 @@ class Service:
     metrics: Metrics
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     registry: Registry = field(default_factory=Registry)
+    repository: ModelRepository | None = None  # live model management; built by the lifespan
+    tracer: Tracer | None = None  # OpenTelemetry, when GANSERVE_TRACING is on
     encoders: EncodePool | None = None  # stage two, shared by every model; built by the lifespan
 
     @cached_property

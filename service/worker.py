@@ -54,7 +54,7 @@ class Worker:
         outcomes: list[Outcome] = []
         offset = 0
         for part in parts:
-            outcomes.append(rows[offset:offset + part.size])
+            outcomes.append(rows[offset : offset + part.size])
             offset += part.size
         return outcomes
 
@@ -64,11 +64,11 @@ class Worker:
         if len(parts) == 1 and first.size == first.job.n:
             feeds = first.job.inputs
         else:
-            feeds = {k: np.concatenate([p.job.inputs[k][p.start:p.stop] for p in parts]) for k in first.job.inputs}
+            feeds = {k: np.concatenate([p.job.inputs[k][p.start : p.stop] for p in parts]) for k in first.job.inputs}
         started = time.perf_counter()
         try:
             rows = self.engine(feeds)
-        except Exception as e:  # onnxruntime raises its own exception types; the message is what matters
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own types; the message is what matters
             message = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
             log.warning("batcher %s: inference failed on a batch of %d: %s", self.name, total, message)
             return InferenceFailed(f"inference failed: {message}")

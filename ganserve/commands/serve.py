@@ -65,5 +65,6 @@ def run(args: argparse.Namespace) -> int:
             log_level=settings.log_level, access_log=False,  # the service writes its own access line
             timeout_graceful_shutdown=2,  # connections left after our drain are idle keep-alives
             server_header=False,
+            limit_concurrency=settings.limit_concurrency or None, backlog=settings.backlog,  # docs/deployment.md
         )
     return 0

@@ -32,6 +32,7 @@ from service.negotiation import Representation
 from service.noise import SEED_MAX, seeded_noise
 from service.registry import ServedModel
 from service.responder import make_answer, respond
+from service.schemas import Label
 from service.state import get_service
 
 PINNED_CACHE = "max-age=31536000, immutable"
@@ -108,7 +109,7 @@ def _seed(text: str) -> int:
     return int(text)
 
 
-def _label(text: str | None) -> int | str | None:
+def _label(text: str | None) -> Label | None:
     """A class from the query string: digits are an index, anything else a class name."""
     if text is None or text == "":
         return None

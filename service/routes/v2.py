@@ -13,6 +13,7 @@ validation is service/oip.py's, shared with the gRPC surface.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 from fastapi import APIRouter
@@ -21,7 +22,7 @@ from starlette.responses import Response
 
 from service import oip
 from service.context import ENCODE, staged
-from service.errors import UnsupportedMediaType
+from service.errors import PayloadTooLarge, UnsupportedMediaType
 from service.http import is_json, read_body, unless_disconnected
 from service.registry import ServedModel
 from service.state import Service, get_service
@@ -30,6 +31,9 @@ from service.v2_codec import HEADER_LENGTH, InferRequest, ParsedRequest, decompr
 router = APIRouter(tags=["v2 (KServe Open Inference Protocol)"])
 
 _BODY_LIMIT = 64 * 1024 * 1024
+# Room per tensor value in a JSON body: a float32 written out in full, its separator and pretty-printing indentation
+# (binary tensors take 8 bytes or fewer).
+_BYTES_PER_VALUE = 64
 
 
 @router.get("/v2")
@@ -55,9 +59,24 @@ async def model_ready(name: str, request: Request, version: str | None = None) -
     return {"name": model.name, "version": model.version, "ready": service.lifecycle.ready}
 
 
+def body_limit(model: ServedModel, max_rows: int) -> int:
+    """The largest body that can hold a valid request for this model (64 MiB where a dimension is dynamic).
+
+    Parsing JSON holds the GIL even in a worker thread (pydantic, json and numpy alike: ~35 ms per MB), so a body
+    that cannot be valid is refused by its size, before it is parsed.
+    """
+    values = 0
+    for spec in model.manifest.inputs.values():
+        fixed = [d for d in spec.shape[1:] if isinstance(d, int)]
+        if len(fixed) < len(spec.shape) - 1:
+            return _BODY_LIMIT
+        values += math.prod(fixed)  # a label's row is one value
+    return min(_BODY_LIMIT, 64 * 1024 + max_rows * values * _BYTES_PER_VALUE)
+
+
 def _parse(model: ServedModel, body: bytes, header_length: str | None, encoding: str | None,
            max_rows: int) -> tuple[ParsedRequest, dict[str, Any]]:
-    parsed = parse_request(decompress(body, encoding, _BODY_LIMIT), header_length)
+    parsed = parse_request(decompress(body, encoding, body_limit(model, max_rows)), header_length)
     oip.check_outputs(model, parsed.outputs)
     return parsed, oip.to_feeds(model, parsed.tensors, max_rows)
 
@@ -75,10 +94,13 @@ async def _infer(service: Service, model: ServedModel, request: Request) -> Resp
         raise UnsupportedMediaType(f"send the body as application/json, or JSON + binary tensors with the "
                                    f"Inference-Header-Content-Length header (got {request.headers['content-type']!r})")
     model.batcher.ensure_room(1)  # under overload, refuse before paying for the parse
-    body = await read_body(request, _BODY_LIMIT)
+    max_rows = service.settings.max_images_per_request
+    try:
+        body = await read_body(request, body_limit(model, max_rows))
+    except PayloadTooLarge as e:
+        raise PayloadTooLarge(f"{e.message}: model {model.name!r} takes at most {max_rows} rows per request") from None
     parsed, feeds = await asyncio.to_thread(_parse, model, body, header_length,
-                                            request.headers.get("content-encoding"),
-                                            service.settings.max_images_per_request)
+                                            request.headers.get("content-encoding"), max_rows)
     work = model.batcher.run(feeds, None, service.timeout(parsed.deadline_ms))
     rows = await unless_disconnected(request, work)
     return await asyncio.to_thread(staged(ENCODE, lambda: _answer(model, parsed, rows)))

@@ -8,6 +8,7 @@ as the protocol asks. Watch sends the status, then each change (looked at every 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -46,10 +47,8 @@ class HealthServicer(health_pb2_grpc.HealthServicer):  # type: ignore[misc]
             if status != last:
                 yield pb.HealthCheckResponse(status=status)
                 last = status
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closed.wait(), self.poll_s)
-            except TimeoutError:
-                pass
 
     def close(self) -> None:
         """End every Watch stream, so that stopping the server need not wait for them."""

@@ -85,6 +85,6 @@ def test_answer_bytes(rep: Representation, n: int, size: int) -> None:
 
 
 def test_a_grid_or_tensor_over_the_limit_is_413_saying_how_to_fix_it() -> None:
-    with pytest.raises(PayloadTooLarge, match="raw tensor of 256 images of 64x64x3 .*GANSERVE_MAX_ANSWER_BYTES"):
+    with pytest.raises(PayloadTooLarge, match=r"raw tensor of 256 images of 64x64x3 .*GANSERVE_MAX_ANSWER_BYTES"):
         check_answer_size(Representation(Format.npy, json=False), 256, (3, 64, 64), 1_000_000)
     check_answer_size(Representation(Format.png, json=True), 256, (3, 64, 64), 1_000_000)

@@ -68,5 +68,5 @@ def test_inconsistent_fields_are_422(accept: str | None, fmt: str | None, qualit
 
 def test_an_endpoint_can_offer_fewer_representations() -> None:
     assert negotiate("*/*", offers=["image/png", "image/jpeg"]).media_type == "image/png"
-    with pytest.raises(NotAcceptable, match="image/png, image/jpeg$"):
+    with pytest.raises(NotAcceptable, match=r"image/png, image/jpeg$"):
         negotiate("application/json", offers=["image/png", "image/jpeg"])

@@ -176,6 +176,18 @@ async def test_complete_assembles_whole_and_split_requests_in_the_encode_stage(m
     assert engine.sizes == [2, 4, 4, 2] and all(t.startswith("gs-encode") for t in threads)
 
 
+async def test_finish_sees_each_slice_with_its_offset_in_the_request(make: Callable[..., Batcher]) -> None:
+    engine, starts = Engine(fn=lambda feeds: feeds["x"]), []
+
+    def finish(rows: np.ndarray, start: int) -> list[float]:
+        starts.append(start)
+        return [float(r[0]) + start for r in rows]
+
+    batcher = await make(engine, max_batch_size=2)
+    assert await batcher.run(rows(1, 2, 3, 4, 5), finish) == [1.0, 2.0, 5.0, 6.0, 9.0]  # each row + its slice start
+    assert engine.sizes == [2, 2, 1] and starts == [0, 2, 4]
+
+
 def test_a_batch_is_split_into_one_job_per_encoder_thread() -> None:
     items = [(type("P", (), {"size": n})(), None) for n in (1, 1, 1, 1, 4)]
     assert [[p.size for p, _ in c] for c in split(items, 2)] == [[1, 1, 1, 1], [4]]  # type: ignore[arg-type]

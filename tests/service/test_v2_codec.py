@@ -59,3 +59,13 @@ def test_timeout_parameter_is_microseconds() -> None:
     assert timeout_ms({"timeout": 10}) == 1  # never a zero deadline
     with pytest.raises(InvalidRequest, match="microseconds"):
         timeout_ms({"timeout": "soon"})
+
+
+@pytest.mark.parametrize("request_id", [None, "DATA", '"DATA"', "é"])
+def test_a_json_answer_encoded_in_chunks_is_byte_for_byte_json_dumps(request_id: str | None) -> None:
+    array = np.random.default_rng(0).standard_normal((40, 1, 8, 8)).astype(np.float32)  # 2560 values: 3 chunks
+    body, _ = encode_response("gen", "1", request_id, "image", array, binary=False)
+    expected = {"model_name": "gen", "model_version": "1"} | ({} if request_id is None else {"id": request_id})
+    expected["outputs"] = [{"name": "image", "datatype": "FP32", "shape": [40, 1, 8, 8],
+                            "data": array.ravel().tolist()}]
+    assert body == json.dumps(expected).encode()
