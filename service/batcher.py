@@ -244,14 +244,7 @@ class Batcher:
             if job.closed:
                 continue  # abandoned during inference: its rows are dropped before encoding
             if isinstance(outcome, GanserveError):
-                self._queue.abandon(job)
-                self.metrics.rejected("failed")
-                self._fail(job, outcome)
-            elif job.finish is None and job.complete is None:  # nothing to encode: the rows are the answer
-                job.results[part.start : part.stop] = list(outcome)
-                job.pending -= part.size
-                if job.pending == 0:
-                    self._answer(job, job.results)
+                self._fail_encoded(job, outcome)
             else:
                 encode.append((part, outcome))
         if encode:
@@ -263,6 +256,7 @@ class Batcher:
             job.future.set_result(value)
 
     def _fail_encoded(self, job: Job, error: GanserveError) -> None:
+        """Fail a request whose inference or encoding failed, and drop what it still has queued."""
         self._queue.abandon(job)
         self.metrics.rejected("failed")
         self._fail(job, error)

@@ -138,8 +138,7 @@ def encode_parts(items: Sequence[tuple[Part, np.ndarray]], name: str, metrics: M
             continue
         encoding = time.perf_counter()
         try:
-            assert job.finish is not None  # jobs without one are answered on the event loop
-            result = job.finish(rows, part.start)
+            result = job.finish(rows, part.start) if job.finish is not None else list(rows)
             if len(result) != part.size:
                 raise ValueError(f"the encoder returned {len(result)} results for {part.size} rows")
             whole = part.size == job.n and job.complete is not None
@@ -192,7 +191,12 @@ class EncodeStage:
         await self.pool.room(rows)
 
     def hand_over(self, items: list[tuple[Part, np.ndarray]]) -> None:
-        """Queue a batch's successful parts for encoding (one pool job per encoder thread); returns at once."""
+        """Queue a batch's successful parts for encoding (one pool job per encoder thread); returns at once.
+        Parts of requests that want the output rows themselves (no finish, no complete) are answered here."""
+        for part, out in items:
+            if part.job.finish is None and part.job.complete is None:
+                self._collect(part, list(out))
+        items = [item for item in items if item[0].job.finish is not None or item[0].job.complete is not None]
         for chunk in split(items, self.pool.workers):
             rows = sum(part.size for part, _ in chunk)
             self.jobs.update(part.job for part, _ in chunk)
