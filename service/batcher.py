@@ -92,6 +92,11 @@ class Batcher:
     def queued_items(self) -> int:
         return self._queue.items
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and no batch running (an unloaded model waits for this before it stops)."""
+        return self._queue.items == 0 and not self._busy
+
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name=f"batcher-{self.name}")
 

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.routing import BaseRoute
 
-from service.auth import check_api_key
+from service.auth import check_admin_key, check_api_key
 from service.lifecycle import OPEN_PATHS
 from service.paths import model_path
 from service.routing import api_routes
@@ -49,8 +49,11 @@ HEADERS = {
     "Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}},
 }
 DESCRIPTIONS = {
-    400: "the body is not JSON, not base64 or not a parsable form",
-    401: "missing or wrong API key",
+    400: "the body is not JSON, not base64 or not a parsable form; for a model load: a version could not be loaded "
+    "(the reason says why; what was serving is untouched)",
+    401: "missing or wrong API key (the admin key for /v2/repository when GANSERVE_ADMIN_KEY is set)",
+    403: "model control is off (GANSERVE_MODEL_CONTROL=none), or load/unload while it is poll; the message says "
+    "how to enable it",
     404: "no such model or version",
     413: "the body or the image is over the limit",
     415: "the body's content type is not one this operation takes",
@@ -91,6 +94,12 @@ def statuses(route: Any, has_body: bool, settings: Settings) -> set[int]:
         out |= {422, 500, 503, 504} | ({429} if settings.overload_status == 429 else set())
     if path == "/v2/health/ready":
         out.add(503)
+    if any(d.call is check_admin_key for d in route.dependant.dependencies):  # the model repository
+        out.add(403)
+        if settings.admin_key is not None or settings.api_key is not None:
+            out.add(401)
+        if path.endswith("/load"):
+            out.add(400)
     return out
 
 

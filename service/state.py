@@ -10,6 +10,7 @@ from starlette.requests import Request
 from service.lifecycle import Lifecycle
 from service.metrics import Metrics, ModelMetrics
 from service.registry import Registry
+from service.repository import ModelRepository
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ class Service:
     metrics: Metrics
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     registry: Registry = field(default_factory=Registry)
+    repository: ModelRepository | None = None  # live model management; built by the lifespan
     tracer: Tracer | None = None  # OpenTelemetry, when GANSERVE_TRACING is on
 
     def model_metrics(self, name: str) -> ModelMetrics | None:
