@@ -132,7 +132,8 @@ class EarlyRefusal:
 
     async def _refuse(self, batcher: Batcher, target: ModelPath, scope: Scope, send: Send, started: float) -> None:
         error = batcher.refuse()
-        self.windows.refused(scope.get("client"), error.retry_after_s)
+        if self.service.settings.refusal_hold_max_s > 0:
+            self.windows.refused(scope.get("client"), error.retry_after_s)
         start, body = self._response(error)
         # fresh copies: a middleware outside this one may add headers to the message it is given
         await send({**start, "headers": list(start["headers"])})
