@@ -9,10 +9,11 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from service.errors import Cancelled, InvalidRequest, MalformedRequest, PayloadTooLarge, UnsupportedMediaType
+from service.state import get_service
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -24,14 +25,27 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {limit}")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        _count_cancelled(request)
+        raise Cancelled(f"the client disconnected after sending {size} bytes of the body") from None
     body = b"".join(chunks)
     request._body = body  # let request.form() re-read what was streamed
     return body
+
+
+def _count_cancelled(request: Request) -> None:
+    """A client gone mid-body is an ordinary event: counted as `cancelled` for a served model, like a client that
+    leaves while its items are queued (the batcher counts those)."""
+    name = request.path_params.get("name")
+    metrics = get_service(request).model_metrics(name) if isinstance(name, str) else None
+    if metrics is not None:
+        metrics.rejected("cancelled")
 
 
 def validation_message(error: ValidationError) -> str:
@@ -57,10 +71,16 @@ def is_json(request: Request) -> bool:
     return ctype in ("", "application/json") or ctype.endswith("+json")
 
 
-async def read_json(request: Request, schema: type[M], limit: int) -> M:
+async def read_json_body(request: Request, limit: int) -> bytes:
+    """The raw body of a JSON request (415 for another content type), for callers that parse it off the loop."""
     if not is_json(request):
         raise UnsupportedMediaType(f"send the body as application/json (got {request.headers['content-type']!r})")
-    return parse_json(await read_body(request, limit), schema)
+    return await read_body(request, limit)
+
+
+async def read_json(request: Request, schema: type[M], limit: int) -> M:
+    """A small JSON body, validated on the event loop (bodies of a few KiB: cheaper than a thread hop)."""
+    return parse_json(await read_json_body(request, limit), schema)
 
 
 def wants_png(request: Request) -> bool:

@@ -4,6 +4,8 @@
 new request with a fast 503 + Retry-After once draining began (health and metrics stay open), closes the
 connection after any answer given during a drain (so balancers stop reusing it), and records
 `ganserve_request_duration_seconds` for the model endpoints, whatever their outcome (422s and 503s included).
+Which route answered comes from the router itself (`scope["route"]`, its name and `{name}` path parameter), so the
+paths are written once, on the routes.
 
 `install_drain_on_sigterm` chains in front of the server's own SIGTERM handler: the first SIGTERM flips
 readiness to 503 and starts draining; when nothing is in flight (or after DRAIN_TIMEOUT_S) the original handler
@@ -13,9 +15,7 @@ runs, so uvicorn only begins its shutdown once accepted requests are answered. A
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import signal
 import threading
 import time
@@ -23,18 +23,18 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.errors import Draining
+from service.http_errors import send_error
 from service.metrics import ModelMetrics
 
 log = logging.getLogger("ganserve.lifecycle")
 
 OPEN_PATHS = frozenset({"/v2/health/live", "/v2/health/ready", "/metrics"})
-_OBSERVED = re.compile(
-    r"^/v1/models/(?P<m1>[^/]+)/(?P<ep>generate|translate|interpolate|images)(?:/|$)"
-    r"|^/v2/models/(?P<m2>[^/]+)(?:/versions/[^/]+)?/infer$"
-)
-_ENDPOINT = {"generate": "generate", "translate": "translate", "interpolate": "interpolate", "images": "image"}
+# Route names (the `endpoint` label) of the endpoints that run a model: each request to them is observed.
+OBSERVED = frozenset({"generate", "translate", "interpolate", "image", "infer"})
 
 
 class Lifecycle:
@@ -65,21 +65,22 @@ class Lifecycle:
 
 
 class RequestGate:
-    def __init__(self, app: ASGIApp, lifecycle: Lifecycle, model_metrics: Callable[[str], ModelMetrics | None]) -> None:
+    def __init__(self, app: ASGIApp, lifecycle: Lifecycle, model_metrics: Callable[[str], ModelMetrics | None],
+                 routes: list[BaseRoute]) -> None:
         self.app = app
         self.lifecycle = lifecycle
         self.model_metrics = model_metrics
+        self.routes = routes  # the app's routes, to name a request refused before it reaches the router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        match = _OBSERVED.match(scope["path"])
-        metrics = self.model_metrics(match["m1"] or match["m2"]) if match else None
         if self.lifecycle.draining:
-            if metrics is not None:
-                metrics.rejected("draining")
-            await _draining(send)
+            observed = self._observed(_match(self.routes, scope))
+            if observed is not None:
+                observed[1].rejected("draining")
+            await send_error(send, Draining("the server is draining for shutdown; retry on another replica"))
             return
         status = 500
         started = time.perf_counter()
@@ -98,17 +99,32 @@ class RequestGate:
             await self.app(scope, receive, send_tracked)
         finally:
             lifecycle.leave()
-            if match is not None and metrics is not None:
-                metrics.request(_ENDPOINT.get(match["ep"] or "", "infer"), status, time.perf_counter() - started)
+            observed = self._observed(scope)  # the router wrote the matched route into the scope
+            if observed is not None:
+                observed[1].request(observed[0], status, time.perf_counter() - started)
+
+    def _observed(self, scope: Scope | None) -> tuple[str, ModelMetrics] | None:
+        """(endpoint, the served model's metrics) when `scope` was routed to a model endpoint of a served model."""
+        if scope is None:
+            return None
+        route = scope.get("route")
+        endpoint = getattr(route, "name", None)
+        if endpoint not in OBSERVED:
+            return None
+        metrics = self.model_metrics(scope.get("path_params", {}).get("name", ""))
+        return None if metrics is None else (endpoint, metrics)
 
 
-async def _draining(send: Send) -> None:
-    body = json.dumps({"error": "the server is draining for shutdown; retry on another replica",
-                       "type": "draining"}).encode()
-    await send({"type": "http.response.start", "status": 503, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"retry-after", b"1"), (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
+def _match(routes: list[BaseRoute], scope: Scope) -> Scope | None:
+    """The child scope of the route the router would pick (full match first, as the router does)."""
+    partial = None
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.FULL:
+            return child
+        if match is Match.PARTIAL and partial is None:
+            partial = child
+    return partial
 
 
 def install_drain_on_sigterm(lifecycle: Lifecycle, timeout_s: float) -> Callable[[], None]:

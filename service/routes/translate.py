@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 
 import numpy as np
 from fastapi import APIRouter
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
 from service.codecs import b64decode, decode_upload
 from service.errors import InvalidImage, MalformedRequest, UnsupportedMediaType, WrongKind
+from service.forms import parse_multipart
 from service.generation import png_finisher, png_text
 from service.http import (
     is_json,
@@ -41,30 +42,39 @@ _OPENAPI = {
 }
 
 
-async def _upload(request: Request, service: Service) -> tuple[bytes, str | None, int | None]:
-    """(image bytes, version, deadline_ms) from either body form."""
+@dataclass(frozen=True)
+class Upload:
+    image: bytes | str  # the file's bytes (multipart) or its base64 text (JSON), decoded only once there is room
+    version: str | None = None
+    deadline_ms: int | None = None
+
+
+async def _upload(request: Request, service: Service) -> Upload:
+    """The image (still encoded), version and deadline from either body form; parsing runs in a thread."""
     limit = service.settings.max_upload_bytes
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
-        await read_body(request, limit + 64 * 1024)  # multipart framing on top of the image itself
-        try:
-            form = await request.form(max_files=1, max_fields=8)
-        except Exception as e:  # python-multipart / starlette raise several types for broken framing
-            raise MalformedRequest(f"could not parse the multipart body: {e}") from None
-        upload = form.get("image")
-        if not isinstance(upload, UploadFile):
-            raise MalformedRequest("send the image as a file in the multipart field 'image'")
-        version = form.get("version")
-        data = await upload.read()
-        await form.close()
-        return data, version if isinstance(version, str) else None, None
+        body = await read_body(request, limit + 64 * 1024)  # multipart framing on top of the image itself
+        return await asyncio.to_thread(_from_multipart, body, ctype)
     if is_json(request):
-        body = parse_json(await read_body(request, limit * 4 // 3 + 4096), TranslateRequest)
-        return b64decode(body.image, "image"), body.version, body.deadline_ms
+        body = await read_body(request, limit * 4 // 3 + 4096)
+        parsed = await asyncio.to_thread(parse_json, body, TranslateRequest)
+        return Upload(parsed.image, parsed.version, parsed.deadline_ms)
     raise UnsupportedMediaType("send the image as multipart/form-data (field 'image') or JSON {\"image\": <base64>}")
 
 
-def _decode(model: ServedModel, data: bytes, service: Service) -> np.ndarray:
+def _from_multipart(body: bytes, content_type: str) -> Upload:
+    parts = parse_multipart(body, content_type, max_files=1, max_fields=8)
+    image = parts.get("image")
+    if image is None or image.filename is None:
+        raise MalformedRequest("send the image as a file in the multipart field 'image'")
+    version = parts.get("version")
+    return Upload(bytes(image.data), version.text() if version is not None and version.filename is None else None)
+
+
+def _decode(model: ServedModel, upload: Upload, service: Service) -> np.ndarray:
+    """(1, C, H, W) model input from the upload: base64 (JSON), then PNG/JPEG decoding and resizing."""
+    data = b64decode(upload.image, "image") if isinstance(upload.image, str) else upload.image
     m = model.manifest
     spec, want = m.inputs[Role.image], m.input_image
     assert want is not None  # the manifest guarantees it for translation models
@@ -81,15 +91,16 @@ def _decode(model: ServedModel, data: bytes, service: Service) -> np.ndarray:
 async def translate(name: str, request: Request) -> Response:
     """Translate one image; answers a PNG with `Accept: image/png`, else JSON with base64 PNG."""
     service = get_service(request)
-    data, version, deadline_ms = await _upload(request, service)
-    model = service.registry.get(name, version)
+    upload = await _upload(request, service)
+    model = service.registry.get(name, upload.version)
     if model.manifest.kind is not Kind.translation:
         raise WrongKind(f"model {name!r} is a generator: POST JSON to /v1/models/{name}/generate instead")
-    image = await asyncio.to_thread(_decode, model, data, service)
+    model.batcher.ensure_room(1)  # refuse before decoding: under overload most requests are refused
+    image = await asyncio.to_thread(_decode, model, upload, service)
     feeds = {model.manifest.inputs[Role.image].name: image}
     as_png = wants_png(request)
     finish = png_finisher(model, [png_text(model)], base64=not as_png)
-    out = await unless_disconnected(request, model.batcher.run(feeds, finish, service.timeout(deadline_ms)))
+    out = await unless_disconnected(request, model.batcher.run(feeds, finish, service.timeout(upload.deadline_ms)))
     if as_png:
         return png_response(out[0])
     return json_bytes_response(json.dumps({"model": model.name, "version": model.version,

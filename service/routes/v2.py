@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from service.errors import InvalidRequest
-from service.http import json_bytes_response, read_json, unless_disconnected
+from service.http import json_bytes_response, parse_json, read_json_body, unless_disconnected
 from service.manifest import Kind, Role
 from service.registry import Registry, ServedModel
 from service.state import Service, get_service
@@ -140,14 +140,22 @@ def _response(model: ServedModel, request_id: str | None, rows: list[np.ndarray]
     return json.dumps(payload).encode()
 
 
-async def _infer(service: Service, model: ServedModel, request: Request, body: InferRequest) -> Response:
+def _prepare(model: ServedModel, raw: bytes, max_rows: int) -> tuple[str | None, dict[str, np.ndarray]]:
+    """(request id, feeds) from the raw body: JSON parsing and array building, for a worker thread."""
+    body = parse_json(raw, InferRequest)
     output = model.manifest.outputs["image"].name
     for wanted in body.outputs or []:
         if wanted.name != output:
             raise InvalidRequest(f"unknown output {wanted.name!r}; the model has {[output]}")
-    feeds = to_feeds(model, body, service.settings.max_images_per_request)
+    return body.id, to_feeds(model, body, max_rows)
+
+
+async def _infer(service: Service, model: ServedModel, request: Request) -> Response:
+    model.batcher.ensure_room(1)  # refuse a full queue before reading and parsing up to 64 MiB of JSON
+    raw = await read_json_body(request, _BODY_LIMIT)
+    request_id, feeds = await asyncio.to_thread(_prepare, model, raw, service.settings.max_images_per_request)
     rows = await unless_disconnected(request, model.batcher.run(feeds, None, service.timeout(None)))
-    return json_bytes_response(await asyncio.to_thread(_response, model, body.id, rows))
+    return json_bytes_response(await asyncio.to_thread(_response, model, request_id, rows))
 
 
 _OPENAPI = {"requestBody": {"content": {"application/json": {"schema": InferRequest.model_json_schema()}}}}
@@ -157,13 +165,12 @@ _OPENAPI = {"requestBody": {"content": {"application/json": {"schema": InferRequ
 async def infer(name: str, request: Request) -> Response:
     """Run the model on JSON tensors (latest version)."""
     service = get_service(request)
-    body = await read_json(request, InferRequest, _BODY_LIMIT)
-    return await _infer(service, service.registry.get(name), request, body)
+    return await _infer(service, service.registry.get(name), request)
 
 
-@router.post("/v2/models/{name}/versions/{version}/infer", response_class=Response, openapi_extra=_OPENAPI)
+@router.post("/v2/models/{name}/versions/{version}/infer", response_class=Response, openapi_extra=_OPENAPI,
+             name="infer")  # the route name is the `endpoint` metrics label: one for both infer paths
 async def infer_version(name: str, version: str, request: Request) -> Response:
     """Run one version of the model on JSON tensors."""
     service = get_service(request)
-    body = await read_json(request, InferRequest, _BODY_LIMIT)
-    return await _infer(service, service.registry.get(name, version), request, body)
+    return await _infer(service, service.registry.get(name, version), request)

@@ -1,4 +1,8 @@
-"""The dynamic batcher on its own: fake engines that the test holds busy, an injected clock, no HTTP."""
+"""The dynamic batcher on its own: fake engines that the test holds busy, an injected clock and timer, no HTTP.
+
+Time never passes by itself here: the queue delay and deadlines fire when a test advances the `ManualClock`.
+Waiting happens only for the worker thread, through `until(condition)`.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from service.codecs import encode_png, to_uint8
 from service.errors import DeadlineExceeded, Draining, InferenceFailed, Overloaded
 from service.metrics import Metrics
 from service.noise import seeded_noise
+from tests.support.clock import ManualClock
 from tests.support.models import dcgan_generator
 
 
@@ -41,14 +46,6 @@ class Engine:
         return [len(b) for b in self.batches]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def until(condition: Callable[[], bool], timeout: float = 5.0, msg: Callable[[], object] = str) -> None:
     try:
         async with asyncio.timeout(timeout):
@@ -72,8 +69,11 @@ async def make(metrics: Metrics) -> Iterator[Callable[..., Batcher]]:
     made: list[Batcher] = []
 
     async def build(engine: Engine, **kw: object) -> Batcher:
+        clock = kw.pop("clock", None) or ManualClock()
+        assert isinstance(clock, ManualClock)
         options: dict[str, object] = {"max_batch_size": 4, "max_queue_delay_s": 0.0, "capacity": 64,
-                                      "metrics": metrics.for_model("m"), "clock": Clock()} | kw
+                                      "metrics": metrics.for_model("m"), "clock": clock,
+                                      "timer": clock.call_later} | kw
         batcher = Batcher(engine, **options)  # type: ignore[arg-type]
         await batcher.start()
         made.append(batcher)
@@ -96,8 +96,8 @@ async def test_an_item_that_finds_the_engine_idle_runs_at_once(make: Callable[..
 
 
 async def test_items_queued_behind_a_busy_engine_form_a_full_batch(make: Callable[..., Batcher]) -> None:
-    engine = Engine(held=True)
-    batcher = await make(engine, max_queue_delay_s=1000.0)
+    clock, engine = ManualClock(), Engine(held=True)
+    batcher = await make(engine, clock=clock, max_queue_delay_s=1000.0)
     first = asyncio.ensure_future(batcher.run(rows(0)))
     await until(lambda: engine.sizes == [1])
     waiting = [asyncio.ensure_future(batcher.run(rows(i))) for i in range(1, 6)]
@@ -105,8 +105,8 @@ async def test_items_queued_behind_a_busy_engine_form_a_full_batch(make: Callabl
     engine.release()
     await until(lambda: engine.sizes == [1, 4], msg=lambda: engine.sizes)  # full: no waiting for the delay
     assert [float(x) for x in engine.batches[1].ravel()] == [1, 2, 3, 4]
-    await asyncio.sleep(0.05)
-    assert engine.sizes == [1, 4] and batcher.queued_items == 1  # the 6th item waits for companions or the delay
+    await until(lambda: clock.pending == 1)  # the 6th item waits for companions or the delay: a timer is armed
+    assert engine.sizes == [1, 4] and batcher.queued_items == 1
     await batcher.stop()
     await first
     assert [float(r[0]) for w in waiting[:4] for r in await w] == [2, 4, 6, 8]
@@ -115,22 +115,23 @@ async def test_items_queued_behind_a_busy_engine_form_a_full_batch(make: Callabl
 
 
 async def test_a_partial_batch_runs_once_its_oldest_item_waited_max_queue_delay(make: Callable[..., Batcher]) -> None:
-    clock, engine = Clock(), Engine(held=True)
+    clock, engine = ManualClock(), Engine(held=True)
     batcher = await make(engine, clock=clock, max_batch_size=8, max_queue_delay_s=10.0)
     first = asyncio.ensure_future(batcher.run(rows(0)))
     await until(lambda: engine.sizes == [1])
     b = asyncio.ensure_future(batcher.run(rows(1)))
-    clock.now = 4.0
+    await until(lambda: batcher.queued_items == 1)
+    clock.advance(4.0)
     c = asyncio.ensure_future(batcher.run(rows(2)))
     await until(lambda: batcher.queued_items == 2)
     engine.release()
     await first
-    await asyncio.sleep(0.05)
-    assert engine.sizes == [1]  # 2 of 8 items, oldest waited 4 s of 10: still gathering
-    clock.now = 10.5
-    d = asyncio.ensure_future(batcher.run(rows(3)))  # any arrival re-checks the clock
-    await until(lambda: engine.sizes == [1, 3])
-    assert [float((await t)[0][0]) for t in (b, c, d)] == [2, 4, 6]
+    await until(lambda: clock.pending == 1)  # 2 of 8 items, oldest waited 4 s of 10: gathering until t = 10
+    clock.advance(5.9)
+    assert engine.sizes == [1] and batcher.queued_items == 2
+    clock.advance(0.1)
+    await until(lambda: engine.sizes == [1, 2])
+    assert [float((await t)[0][0]) for t in (b, c)] == [2, 4]
 
 
 async def test_a_request_larger_than_the_batch_limit_is_split_in_order(make: Callable[..., Batcher]) -> None:
@@ -177,12 +178,17 @@ async def test_a_full_queue_refuses_at_once(make: Callable[..., Batcher], metric
 
 async def test_items_whose_deadline_passes_in_the_queue_never_run(make: Callable[..., Batcher],
                                                                   metrics: Metrics) -> None:
-    engine = Engine(held=True)
-    batcher = await make(engine)
+    clock, engine = ManualClock(), Engine(held=True)
+    batcher = await make(engine, clock=clock)
     first = asyncio.ensure_future(batcher.run(rows(0)))
     await until(lambda: engine.sizes == [1])
-    with pytest.raises(DeadlineExceeded):
-        await batcher.run(rows(1, 2), timeout=0.02)
+    late = asyncio.ensure_future(batcher.run(rows(1, 2), timeout=0.02))
+    await until(lambda: batcher.queued_items == 2)
+    clock.advance(0.019)
+    assert not late.done()
+    clock.advance(0.001)
+    with pytest.raises(DeadlineExceeded, match="20 ms deadline"):
+        await late
     assert batcher.queued_items == 0 and counter(metrics, "expired") == 1
     engine.release()
     await first

@@ -97,6 +97,21 @@ def test_a_disconnected_clients_queued_items_are_dropped(slow_server: Server) ->
                                                                           model="slow") < 5
 
 
+def test_a_client_that_leaves_while_sending_its_body_is_counted_as_cancelled_without_a_traceback(
+        slow_server: Server) -> None:
+    def cancelled() -> float:
+        return samples(httpx.get(slow_server.url + "/metrics").text, "ganserve_requests_rejected_total",
+                       model="slow", reason="cancelled")
+
+    before = cancelled()
+    host, port = slow_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:  # promises 100 bytes, sends 9, hangs up
+        sock.sendall(b"POST " + SLOW.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"n\": 1, ")
+    wait_for(lambda: cancelled() == before + 1)
+    assert "Traceback" not in slow_server.log() and "unhandled" not in slow_server.log()
+
+
 def test_a_full_queue_is_refused_at_once_with_the_configured_status(
         start_server: Callable[..., Server], slow_models: Path) -> None:
     server = start_server(slow_models, env={"GANSERVE_MAX_BATCH_SIZE": "1", "GANSERVE_QUEUE_CAPACITY": "8",
