@@ -32,8 +32,17 @@ RUN python deploy/docker/requirements.py --cpu > /tmp/requirements.txt \
 # Only the serving packages: training/ never enters the build context (see .dockerignore) nor the image.
 COPY service/ service/
 COPY ganserve/ ganserve/
-RUN pip install --no-deps . \
- && python -c "import service, ganserve.cli" \
+RUN pip install --no-deps .
+# Trim what serving never loads, about 85 MB (the container tier reports the image size): pip and setuptools
+# (nothing is installed at run time); from onnxruntime, libonnxruntime.so (the C API library for other languages:
+# the Python binding does not link it, as the import below proves) and its model tooling (transformers,
+# quantization, tools: offline converters); the test suites inside packages (numpy's).
+RUN python -m pip uninstall --yes --quiet pip setuptools \
+ && cd /opt/venv/lib/python3*/site-packages/onnxruntime \
+ && rm -rf capi/libonnxruntime.so* transformers quantization tools \
+ && cd / \
+ && find /opt/venv/lib/python3*/site-packages -depth -mindepth 2 -type d -name tests -exec rm -rf {} + \
+ && python -c "import service, ganserve.cli, onnxruntime; onnxruntime.InferenceSession" \
  && ! python -c "import torch" 2>/dev/null
 
 # ---- runtime ----
