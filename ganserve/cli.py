@@ -14,7 +14,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["serve", "models", "generate", "interpolate", "translate", "train", "export"]
+COMMANDS = ["serve", "models", "generate", "interpolate", "translate", "train", "export", "import_model"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,7 +25,7 @@ from training.evaluation import evaluate_model_dir
 from training.evaluation.calibration import calibration_rows
 from training.evaluation.embedding import CLASSIFIER_ONNX
 from training.evaluation.grid import save_model_grid
-from training.evaluation.report import append_jsonl, fmt, markdown_table
+from training.evaluation.report import fmt, log_result, markdown_table
 
 # Row order of the comparison table: the families in the order the issue lists them.
 FAMILY_ORDER = ["gan", "dcgan", "wgan", "wgan_gp", "wgan-gp", "cgan"]
@@ -196,7 +196,7 @@ def evaluate_all(dirs: list[Path], n: int, log: Path) -> list[tuple[Path, dict[s
     out = []
     for d in dirs:
         r = evaluate_model_dir(d, n=n)
-        append_jsonl(r, log)
+        log_result(r, log)
         print(f"{d}: passed={r['passed']} ({r['seconds']:.1f}s)", flush=True)
         out.append((d, r))
     return out

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -47,7 +46,7 @@ def render(version_dir: Path, out: Path) -> None:
         images, nrow = sess.run(None, feeds)[0], k
     else:
         images, nrow = sess.run(None, {m.inputs["noise"].name: noise(range(64), m.latent_dim or 0)})[0], 8
-    save_grid(torch.from_numpy(images), out, nrow)
+    save_grid(images, out, nrow)
     print(out.relative_to(REPO))
 
 

@@ -13,12 +13,14 @@ HTTP: `Batcher` schedules, the worker runs.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from service.context import current as current_record
 from service.errors import InvalidRequest
 
 Inputs = dict[str, np.ndarray]
@@ -27,10 +29,16 @@ Finish = Callable[[np.ndarray, int], Sequence[Any]]
 GroupKey = tuple[tuple[str, tuple[int, ...], str], ...]
 
 
+def as_rows(rows: np.ndarray, start: int) -> list[Any]:
+    """The finish of a job that wants the output rows themselves (nothing to encode)."""
+    return list(rows)
+
+
 class Job:
     """One request: its inputs (n rows), how to finish its rows, its deadline and the future its caller awaits."""
 
-    __slots__ = ("closed", "deadline", "finish", "future", "inputs", "n", "pending", "queued", "results")
+    __slots__ = ("closed", "deadline", "finish", "future", "inputs", "n", "pending", "queued", "record", "results",
+                 "submitted")
 
     def __init__(self, inputs: Inputs, finish: Finish, deadline: float, future: asyncio.Future[list[Any]]) -> None:
         self.inputs = inputs
@@ -42,6 +50,8 @@ class Job:
         self.pending = self.n  # rows without a result yet
         self.queued = self.n  # rows still waiting in the queue
         self.closed = False  # answered, failed, expired or abandoned: drop whatever of it is still queued
+        self.record = current_record()  # the request it serves, if any: the worker notes its stages there
+        self.submitted = time.perf_counter()
 
 
 class Part:

@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from service.adapters import generator_feeds, output_nchw
 from service.batcher import Finish
 from service.codecs import b64encode, encode_png, grid, to_uint8
+from service.context import ENCODE, staged
 from service.errors import InvalidRequest, WrongKind
-from service.manifest import Kind, Manifest, Role
+from service.manifest import Kind, Manifest
 from service.registry import ServedModel
-
-Label = int | str
+from service.schemas import Label
 
 
 def require_generator(model: ServedModel) -> Manifest:
@@ -71,13 +72,6 @@ def resolve_labels(manifest: Manifest, labels: Label | list[Label] | tuple[Label
     return out
 
 
-def generator_feeds(manifest: Manifest, noise: np.ndarray, labels: np.ndarray | None) -> dict[str, np.ndarray]:
-    feeds = {manifest.inputs[Role.noise].name: noise.astype(manifest.inputs[Role.noise].dtype, copy=False)}
-    if labels is not None:
-        feeds[manifest.inputs[Role.label].name] = labels
-    return feeds
-
-
 def png_text(model: ServedModel, *, seed: int | None = None, label: int | None = None,
              truncation: float | None = None, **extra: str) -> dict[str, str]:
     """The provenance tEXt chunks of one PNG: model, version, and seed/label/truncation where they apply."""
@@ -94,12 +88,12 @@ def png_text(model: ServedModel, *, seed: int | None = None, label: int | None =
 
 def png_finisher(model: ServedModel, texts: Sequence[dict[str, str]], base64: bool = False) -> Finish:
     """Output rows -> PNG bytes (or their base64 text), row i of the request tagged with texts[i]."""
-    value_range = model.manifest.output_range
+    manifest = model.manifest
     encode_seconds = model.metrics.encode_duration
 
     def finish(rows: np.ndarray, start: int) -> list[bytes] | list[str]:
         started = time.perf_counter()
-        pixels = to_uint8(rows, value_range)
+        pixels = to_uint8(output_nchw(manifest, rows), manifest.output_range)
         pngs = [encode_png(pixels[i], texts[start + i]) for i in range(len(pixels))]
         out = [b64encode(p) for p in pngs] if base64 else pngs
         encode_seconds.observe(time.perf_counter() - started)
@@ -110,10 +104,10 @@ def png_finisher(model: ServedModel, texts: Sequence[dict[str, str]], base64: bo
 
 def pixel_finisher(model: ServedModel) -> Finish:
     """Output rows -> (H, W, C) uint8 arrays, for callers that compose them (e.g. a grid) before encoding."""
-    value_range = model.manifest.output_range
+    manifest = model.manifest
 
     def finish(rows: np.ndarray, start: int) -> list[np.ndarray]:
-        return list(to_uint8(rows, value_range))
+        return list(to_uint8(output_nchw(manifest, rows), manifest.output_range))
 
     return finish
 
@@ -131,4 +125,4 @@ async def render_grid(model: ServedModel, noise: np.ndarray, labels: np.ndarray 
     """All images as one PNG grid (for `Accept: image/png` with several images)."""
     feeds = generator_feeds(model.manifest, noise, labels)
     pixels = await model.batcher.run(feeds, pixel_finisher(model), timeout)
-    return await asyncio.to_thread(lambda: encode_png(grid(np.stack(pixels)), text))
+    return await asyncio.to_thread(staged(ENCODE, lambda: encode_png(grid(np.stack(pixels)), text)))

@@ -32,7 +32,9 @@ from service.errors import (
     InferenceFailed,
     InvalidImage,
     InvalidRequest,
+    LoadFailed,
     MalformedRequest,
+    ModelControlOff,
     NotReady,
     Overloaded,
     PayloadTooLarge,
@@ -57,6 +59,8 @@ STATUS: dict[type[GanserveError], tuple[int, str]] = {
     UnsupportedMediaType: (415, "unsupported_media_type"),
     Unauthorized: (401, "unauthorized"),
     UnknownModel: (404, "unknown_model"),
+    ModelControlOff: (403, "model_control_off"),
+    LoadFailed: (400, "load_failed"),  # as Triton answers a failed load
     Unavailable: (503, "unavailable"),
     Overloaded: (503, "queue_full"),  # or 429: GANSERVE_OVERLOAD_STATUS
     Draining: (503, "draining"),
@@ -80,8 +84,9 @@ class HttpError:
         return json.dumps({"error": self.message, "type": self.kind}).encode()
 
     def response(self) -> Response:
-        return Response(self.body(), status_code=self.status, media_type="application/json",
-                        headers=self.headers or None)
+        return Response(
+            self.body(), status_code=self.status, media_type="application/json", headers=self.headers or None
+        )
 
 
 def to_http(exc: GanserveError, overload_status: int = 503) -> HttpError:
@@ -129,10 +134,16 @@ def install_error_handlers(app: FastAPI, overload_status: int) -> None:
 
     async def routing(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        message = {404: f"no such endpoint: {request.url.path}",
-                   405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
-        error = HttpError(exc.status_code, _ROUTING_TYPES.get(exc.status_code, "http_error"), message,
-                          dict(exc.headers) if exc.headers else {})
+        message = {
+            404: f"no such endpoint: {request.url.path}",
+            405: f"{request.method} is not allowed on {request.url.path}",
+        }.get(exc.status_code, str(exc.detail))
+        error = HttpError(
+            exc.status_code,
+            _ROUTING_TYPES.get(exc.status_code, "http_error"),
+            message,
+            dict(exc.headers) if exc.headers else {},
+        )
         return error.response()
 
     async def bug(request: Request, exc: Exception) -> Response:

@@ -26,6 +26,13 @@ translation    image: float32 [batch, C, H, W] image
 
 Images are NCHW float32 in ``output_range`` / ``input_range`` (``[-1, 1]`` for every shipped model).
 A dimension is an int, or a string naming a dynamic axis (the batch axis is always the first and dynamic).
+
+Schema version 2 (written by ``ganserve import`` for generators trained elsewhere) also describes:
+noise of any trailing shape (e.g. ``["batch", 100, 1, 1]``; ``latent_dim`` is the product), labels as int32
+indices or a float one-hot vector (``label_encoding: "onehot"``, shape ``["batch", num_classes]``), image
+tensors in ``"layout": "NHWC"``, and a fixed batch of 1 (every first dimension is ``1``). A version-1 reader
+refuses a version-2 manifest instead of misreading it. How these map to the service's own tensors is decided
+in ``service/adapters.py`` alone.
 This module imports only pydantic and the standard library, so training code may import it.
 """
 
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from enum import Enum
@@ -41,7 +49,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION: Literal[1] = 1
+SCHEMA_VERSION: Literal[1] = 1  # what training writes; ganserve import writes 2
 MANIFEST_FILE = "manifest.json"
 ONNX_FILE = "model.onnx"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -67,16 +75,29 @@ class TensorSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1)
-    dtype: Literal["float32", "float16", "int64"]
+    dtype: Literal["float32", "float16", "int64", "int32"]
     shape: list[Dim] = Field(min_length=1)
+    layout: Literal["NCHW", "NHWC"] | None = None  # image tensors only (v2); absent means NCHW
 
     @model_validator(mode="after")
     def _batch_first(self) -> TensorSpec:
-        if not isinstance(self.shape[0], str):
-            raise ValueError(f"tensor {self.name!r}: the first (batch) dimension must be dynamic, e.g. 'batch'")
+        if not isinstance(self.shape[0], str) and self.shape[0] != 1:
+            raise ValueError(f"tensor {self.name!r}: the first (batch) dimension must be dynamic, e.g. 'batch' "
+                             "(or 1, a fixed batch of one)")
         if any(isinstance(d, int) and d <= 0 for d in self.shape):
             raise ValueError(f"tensor {self.name!r}: fixed dimensions must be positive, got {self.shape}")
+        if self.layout is not None and len(self.shape) != 4:
+            raise ValueError(f"tensor {self.name!r}: a layout applies to 4-d image tensors only")
         return self
+
+    @property
+    def fixed_batch(self) -> bool:
+        return self.shape[0] == 1
+
+    def chw(self) -> list[Dim]:
+        """The (channels, height, width) dimensions of an image tensor, whatever its layout."""
+        c, h, w = (3, 1, 2) if self.layout == "NHWC" else (1, 2, 3)
+        return [self.shape[c], self.shape[h], self.shape[w]]
 
 
 class ImageSpec(BaseModel):
@@ -99,7 +120,7 @@ class Manifest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
     name: str = Field(pattern=NAME_PATTERN)
     version: str = Field(pattern=VERSION_PATTERN)
     kind: Kind
@@ -111,6 +132,7 @@ class Manifest(BaseModel):
     latent_dim: int | None = Field(default=None, gt=0)
     num_classes: int | None = Field(default=None, gt=1)
     class_names: list[str] | None = None
+    label_encoding: Literal["index", "onehot"] = "index"  # onehot: float (batch, num_classes), v2
     output_range: tuple[float, float] = (-1.0, 1.0)
     input_range: tuple[float, float] = (-1.0, 1.0)
     opset: int = Field(ge=7)
@@ -127,12 +149,17 @@ class Manifest(BaseModel):
         if self.kind is Kind.translation:
             if self.input_image is None:
                 raise ValueError("a translation model needs 'input_image' (channels, height, width)")
+            if len(self.inputs[Role.image].shape) != 4 or self.inputs[Role.image].chw()[0] != self.input_image.channels:
+                raise ValueError(f"the image input {self.inputs[Role.image].shape} must be 4-d with "
+                                 f"{self.input_image.channels} channels (input_image)")
         else:
             if self.latent_dim is None:
                 raise ValueError(f"a {self.kind.value} model needs 'latent_dim'")
             noise = self.inputs[Role.noise]
-            if noise.shape[1:] != [self.latent_dim]:
-                raise ValueError(f"noise shape {noise.shape} does not match latent_dim {self.latent_dim}")
+            trailing = noise.shape[1:]
+            if not trailing or not all(isinstance(d, int) for d in trailing) or math.prod(int(d) for d in trailing) != self.latent_dim:
+                raise ValueError(f"noise shape {noise.shape} does not match latent_dim {self.latent_dim} "
+                                 "(its fixed trailing dimensions must multiply to latent_dim)")
         if self.kind is Kind.conditional:
             if self.num_classes is None:
                 raise ValueError("a conditional model needs 'num_classes'")
@@ -140,17 +167,41 @@ class Manifest(BaseModel):
                 self.class_names = [str(i) for i in range(self.num_classes)]
             if len(self.class_names) != self.num_classes or len(set(self.class_names)) != self.num_classes:
                 raise ValueError("'class_names' must hold num_classes distinct names")
-            if self.inputs[Role.label].dtype != "int64":
-                raise ValueError("the label input must be int64")
-        out = self.outputs["image"].shape
+            _check_label(self.inputs[Role.label], self.label_encoding, self.num_classes)
+        out = self.outputs["image"]
         want_out = [self.image.channels, self.image.height, self.image.width]
-        if out[1:] != want_out:
-            raise ValueError(f"output shape {out} does not match image {want_out}")
+        if out.chw() != want_out:
+            raise ValueError(f"output shape {out.shape} ({out.layout or 'NCHW'}) does not match image {want_out}")
+        if len({spec.fixed_batch for spec in [*self.inputs.values(), out]}) != 1:
+            raise ValueError("either every tensor has a dynamic first (batch) dimension or every one is fixed at 1")
+        if self.schema_version < 2 and self._uses_v2():
+            raise ValueError("noise shapes other than [batch, latent_dim], int32 or one-hot labels, NHWC images and "
+                             "a fixed batch of 1 need schema_version 2")
         if self.output_range[0] >= self.output_range[1] or self.input_range[0] >= self.input_range[1]:
             raise ValueError("ranges must be (low, high) with low < high")
         if "/" in self.onnx_file or "\\" in self.onnx_file or self.onnx_file.startswith("."):
             raise ValueError("'onnx_file' must be a plain file name inside the version folder")
         return self
+
+    @property
+    def fixed_batch(self) -> bool:
+        """The graph takes exactly one row per run (the batcher then runs it one row at a time)."""
+        return self.outputs["image"].fixed_batch
+
+    def _uses_v2(self) -> bool:
+        noise = self.inputs.get(Role.noise)
+        label = self.inputs.get(Role.label)
+        specs = [*self.inputs.values(), self.outputs["image"]]
+        return (self.fixed_batch or self.label_encoding != "index" or any(s.layout for s in specs)
+                or (noise is not None and len(noise.shape) != 2) or (label is not None and label.dtype != "int64"))
+
+
+def _check_label(spec: TensorSpec, encoding: str, num_classes: int | None) -> None:
+    if encoding == "index":
+        if spec.dtype not in ("int64", "int32") or len(spec.shape) != 1:
+            raise ValueError("the label input must be int64 (or int32) class indices shaped [batch]")
+    elif spec.dtype not in ("float32", "float16") or spec.shape[1:] != [num_classes]:
+        raise ValueError(f"a one-hot label input must be float shaped [batch, {num_classes}] (num_classes)")
 
 
 class ManifestError(ValueError):

@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from service.manifest import Kind, Manifest, Role, TensorSpec
+from service.adapters import dummy_feeds, output_shape
+from service.manifest import Kind, Manifest, TensorSpec
 
 log = logging.getLogger("ganserve.runtime")
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
-_ORT_TYPES = {"float32": "tensor(float)", "float16": "tensor(float16)", "int64": "tensor(int64)"}
+_ORT_TYPES = {"float32": "tensor(float)", "float16": "tensor(float16)", "int64": "tensor(int64)",
+              "int32": "tensor(int32)"}
 
 
 class RuntimeLoadError(RuntimeError):
@@ -58,7 +60,7 @@ def create_session(model: bytes, provider: str, intra_op_threads: int = 0, inter
         ort.set_default_logger_severity(4)  # a failed CUDA load is expected on some hosts; we report it ourselves
         try:
             session = ort.InferenceSession(model, options, providers=[CUDA, CPU])
-        except Exception as e:  # onnxruntime raises bare RuntimeError/Fail subclasses for provider problems
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises bare RuntimeError/Fail for provider problems
             session, reason = None, str(e)
         else:
             reason = "onnxruntime fell back to CPU (CUDA libraries missing?)"
@@ -103,21 +105,6 @@ def check_graph(session: ort.InferenceSession, manifest: Manifest) -> None:
     _check_tensor("output image", out, graph_outputs[out.name])
 
 
-def dummy_feeds(manifest: Manifest, batch: int) -> dict[str, np.ndarray]:
-    """Zeros of the right names, dtypes and shapes: for warm-up and self-checks."""
-    feeds: dict[str, np.ndarray] = {}
-    for role, spec in manifest.inputs.items():
-        if role is Role.label:
-            feeds[spec.name] = np.zeros((batch,), dtype=np.int64)
-        elif role is Role.noise:
-            feeds[spec.name] = np.zeros((batch, manifest.latent_dim or 0), dtype=spec.dtype)
-        else:
-            image = manifest.input_image
-            assert image is not None  # guaranteed by the manifest validator for translation models
-            feeds[spec.name] = np.zeros((batch, image.channels, image.height, image.width), dtype=spec.dtype)
-    return feeds
-
-
 class Runtime:
     """The engine behind one batcher: `run(feeds) -> image rows` (blocking; call it from a worker thread)."""
 
@@ -140,15 +127,17 @@ class Runtime:
 
     def warm_up(self, batch_sizes: Iterable[int]) -> None:
         """Run every batch size once so the first real requests do not pay for allocation and kernel set-up."""
-        image = self.manifest.image
         for batch in batch_sizes:
-            out = self.run(dummy_feeds(self.manifest, batch))
-            if out.shape[0] != batch or (self.manifest.kind is not Kind.translation
-                                         and out.shape[1:] != (image.channels, image.height, image.width)):
-                raise RuntimeLoadError(f"warm-up at batch {batch} returned shape {out.shape}")
+            try:
+                out = self.run(dummy_feeds(self.manifest, batch))
+            except Exception as e:  # onnxruntime's own exception types: the message is what matters
+                raise RuntimeLoadError(f"the model fails on dummy input at batch {batch}: {e}") from e
+            want = output_shape(self.manifest, batch)
+            if out.shape[0] != batch or (self.manifest.kind is not Kind.translation and out.shape != want):
+                raise RuntimeLoadError(f"warm-up at batch {batch} returned shape {out.shape}, expected {want}")
 
 
 def warm_up_sizes(max_batch_size: int) -> list[int]:
     """1, 2, 4, ... up to and including the batch limit."""
     sizes = [1 << i for i in range(max_batch_size.bit_length()) if 1 << i < max_batch_size]
-    return sizes + [max_batch_size]
+    return [*sizes, max_batch_size]

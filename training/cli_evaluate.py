@@ -43,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `python -m training train --help` does not load onnxruntime.
     from training.evaluation import EvaluationError, evaluate_model_dir
-    from training.evaluation.report import append_jsonl, format_table, store_in_manifest
+    from training.evaluation.report import format_table, log_result, store_in_manifest
 
     missed = False
     for version_dir in args.version_dirs:
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         if str(args.log) != "-":
-            append_jsonl(result, args.log)
+            log_result(result, args.log)
         missed |= not result["passed"]
         print(json.dumps(result) if args.json else format_table(result) + "\n", flush=True)
     return 1 if (args.strict and missed) else 0

@@ -19,8 +19,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p = subparsers.add_parser("export", help="export a trained run to ONNX + manifest", description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("run_dir", type=Path, help="a run folder with config.json and checkpoint.pt")
-    p.add_argument("--models-dir", type=Path, default=Path("models"))
-    p.add_argument("--version", default="1")
+    p.add_argument("--models-dir", type=Path, default=Path("models"), help="the model repository (default: models)")
+    p.add_argument("--version", default="1", help="version folder to write (default: 1)")
     p.add_argument("--name", help="model name (default: the run's name)")
     p.set_defaults(func=run)
 
@@ -29,7 +29,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from training import runs
-    from training.config import ConfigError, build_config
+    from training.config import ConfigError
+    from training.configure import build_config
+    from training.data.arrays import DataError
+    from training.data.sources import load_train_data
     from training.distributed import DistInfo
     from training.export import ExportError, export_trainer
     from training.families import get_family
@@ -39,12 +42,13 @@ def run(args: argparse.Namespace) -> int:
         saved = json.loads((args.run_dir / runs.CONFIG_FILE).read_text(encoding="utf-8"))
         cfg = build_config(saved, {"name": args.name, "export_version": args.version, "device": "cpu"})
         ckpt = load_checkpoint(args.run_dir / runs.CHECKPOINT_FILE)
-        trainer = get_family(cfg.family).Trainer(cfg, torch.device("cpu"), DistInfo())
+        family = get_family(cfg.family)
+        trainer = family.trainer(cfg, load_train_data(cfg, family.needs), torch.device("cpu"), DistInfo())
         trainer.load_state_dict(ckpt["trainer"])
         summary = {"steps": int(ckpt["step"]), "train_seconds": round(float(ckpt["seconds"]), 1)}
         for path in export_trainer(trainer, cfg, args.models_dir, summary):
             print(path)
-    except (ConfigError, FileNotFoundError, ExportError) as e:
+    except (ConfigError, DataError, FileNotFoundError, ExportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

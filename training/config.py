@@ -1,18 +1,19 @@
 """One typed, validated config per training run (a flat block of settings, nanoGPT style).
 
 A config is built in layers, later ones winning: the dataclass defaults, the family's defaults, a preset,
-a JSON/YAML config file, then explicit command-line flags. It is validated before any work starts and saved as
-``config.json`` in the run folder (``runs/NNNN-<name>/``) before training begins.
+a JSON/YAML config file, then explicit command-line flags (``training.configure.build_config``). It is validated
+before any work starts and saved as ``config.json`` in the run folder (``runs/NNNN-<name>/``) before training
+begins. This module knows no family: the checks that depend on one live in ``training.configure``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from training.data.tasks import TASKS
+IMAGE_SIZES = (28, 32, 64, 128)  # 28: the embedded digits; the others: one network block per doubling from 4
 
 
 class ConfigError(ValueError):
@@ -23,7 +24,15 @@ class ConfigError(ValueError):
 class TrainConfig:
     family: str = "dcgan"  # a key of training.families.FAMILIES
     name: str = ""  # run and model name; defaults to the family
-    task: str = ""  # translation families: a key of training.data.tasks.TASKS
+    task: str = ""  # translation families on the embedded digits: a key of training.data.tasks.TASKS
+    # data (training.data.sources): "" = the embedded digits; else a path or a built-in set (training.data.builtin)
+    data: str = ""
+    layout: str = ""  # "" = detected; else one of training.data.loaders.LAYOUTS
+    image_size: int = 0  # 0 = the data's own (square) size; else one of IMAGE_SIZES, images resized to it
+    channels: int = 0  # 0 = follow the data; 1 = grayscale; 3 = RGB
+    resize: str = "crop"  # crop (shorter side to size, centre crop) | pad (longer side, pad) | stretch
+    flip: bool = False  # random horizontal flips while training (both sides of a pair together)
+    strict: bool = False  # refuse unreadable / non-image files instead of skipping them with a count
     # optimisation
     steps: int = 2000  # generator updates
     batch_size: int = 64
@@ -34,6 +43,7 @@ class TrainConfig:
     # networks
     latent_dim: int = 64
     width: int = 32  # base channel count (conv) or hidden size / 8 (MLP)
+    generator: str = ""  # translation families: unet | resnet; "" = the family's default
     # the adversarial game
     loss: str = ""  # "" = the family's default; else a key of training.losses.ADVERSARIAL_LOSSES
     label_smoothing: float = 0.0  # one-sided: D's target for real images is 1 - label_smoothing
@@ -65,29 +75,11 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        from training.families import FAMILIES, get_family  # late: the registry imports torch
-        from training.losses import ADVERSARIAL_LOSSES
-
-        family = get_family(self.family)  # raises with the valid list
+        """The checks that need no family; ``training.configure`` adds the family's own."""
         if not self.name:
             self.name = self.family
-        if family.TASK_KIND is not None:
-            if self.task not in TASKS:
-                raise ConfigError(f"family {self.family!r} needs --task, one of: {', '.join(sorted(TASKS))}")
-            if TASKS[self.task].paired != (family.TASK_KIND == "paired"):
-                want = "paired" if family.TASK_KIND == "paired" else "unpaired"
-                ok = [t for t, v in TASKS.items() if v.paired == (want == "paired")]
-                raise ConfigError(f"family {self.family!r} needs a {want} task: {', '.join(ok)}")
-        elif self.task:
-            raise ConfigError(f"family {self.family!r} takes no task (translation families: "
-                              f"{', '.join(n for n, f in FAMILIES.items() if f.TASK_KIND)})")
-        if self.loss and self.loss not in family.LOSSES:
-            raise ConfigError(f"family {self.family!r} supports loss {' | '.join(family.LOSSES)}, not {self.loss!r}")
-        if not self.loss:
-            self.loss = family.LOSSES[0]
-        assert self.loss in ADVERSARIAL_LOSSES or self.loss == "wasserstein"
         positive = ("steps", "batch_size", "lr_g", "lr_d", "latent_dim", "width", "n_critic", "log_every",
-                    "sample_every", "checkpoint_every")
+                    "sample_every", "checkpoint_every")  # fmt: skip
         for f in positive:
             if getattr(self, f) <= 0:
                 raise ConfigError(f"{f} must be positive, got {getattr(self, f)}")
@@ -106,24 +98,20 @@ class TrainConfig:
             raise ConfigError(f"clusters must be at least 2, got {self.clusters}")
         if self.threads < 0 or self.max_minutes < 0 or self.pool_size < 0:
             raise ConfigError("threads, max_minutes and pool_size must not be negative")
+        if self.image_size and self.image_size not in IMAGE_SIZES:
+            sizes = ", ".join(map(str, IMAGE_SIZES))
+            raise ConfigError(f"image_size {self.image_size} is not supported; supported sizes: {sizes}")
+        if self.channels not in (0, 1, 3):
+            raise ConfigError(f"channels must be 1 (grayscale) or 3 (RGB), got {self.channels}")
+        if self.resize not in ("crop", "pad", "stretch"):
+            raise ConfigError(f"resize must be crop | pad | stretch, got {self.resize!r}")
+        if self.generator not in ("", "unet", "resnet"):
+            raise ConfigError(f"generator must be unet | resnet, got {self.generator!r}")
+        if self.task and self.data:
+            raise ConfigError("--task builds translation pairs from the embedded digits; drop it when you pass --data")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def build_config(*layers: dict[str, Any]) -> TrainConfig:
-    """Merge layers of settings (later wins) over the family's defaults, then validate."""
-    from training.families import get_family
-
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        merged.update({k: v for k, v in layer.items() if v is not None})
-    known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(merged) - known)
-    if unknown:
-        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
-    family = get_family(merged.get("family", TrainConfig.family))
-    return TrainConfig(**{**family.DEFAULTS, **merged})
 
 
 def load_config_file(path: Path) -> dict[str, Any]:

@@ -1,14 +1,15 @@
 """Export generators to ONNX for the service: ``models/<name>/<version>/model.onnx`` + ``manifest.json``.
 
     from training.export import export_generator
-    export_generator(G, "unconditional", example, Path("models/dcgan-mnist/1"), provenance={...})
+    export_generator(G, Kind.unconditional, example, Path("models/dcgan-mnist/1"), latent_dim=64, provenance={...})
 
 Steps: copy the network to the CPU in eval mode; bake parametrizations (spectral norm) into plain weights;
 re-estimate batch-norm statistics for the exported weights (an EMA generator's running statistics belong to
 the raw generator); export with the torch.export-based exporter (``dynamo=True``, chosen explicitly) and a
 dynamic batch axis from an example batch of 2; run ``onnx.checker``; compare onnxruntime with PyTorch at two
 batch sizes on fixed seeds; write the ONNX file and then the manifest atomically (manifest last, so a reader
-never sees a manifest whose file is not there yet).
+never sees a manifest whose file is not there yet). The image spec (channels, size) is read off the example
+inputs and the network's output, so it always matches the graph.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from service.manifest import ImageSpec, Manifest, TensorSpec, write_atomic, write_manifest
+from service.manifest import ImageSpec, Kind, Manifest, Role, TensorSpec, write_atomic, write_manifest
 from training.nets.layers import bake_parametrizations
 
 if TYPE_CHECKING:
     from training.config import TrainConfig
-    from training.families.base import Trainer
+    from training.families.family import Trainer
 
 OPSET = 18
 EXAMPLE_BATCH = 2  # >= 2, so the exporter cannot specialise the batch axis to 1
@@ -42,7 +43,6 @@ PARITY_BATCHES = (1, 16)
 PARITY_SEEDS = (0, 1)
 PARITY_ATOL = 1e-4
 MAX_ONNX_BYTES = 10 * 1024 * 1024
-IMAGE = ImageSpec(channels=1, height=28, width=28)
 
 # the exporter logs a warning per torchvision op it cannot register; torchvision is not a dependency here
 logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
@@ -104,6 +104,8 @@ def to_onnx(module: nn.Module, example: Example, input_names: list[str]) -> byte
             module, args, dynamo=True, input_names=input_names, output_names=["image"], opset_version=OPSET,
             dynamic_shapes=tuple({0: batch} for _ in args), external_data=False, verbose=False,
         )  # fmt: skip
+    if program is None:
+        raise ExportError("the ONNX exporter returned no program")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
         program.save(str(path))
@@ -115,13 +117,21 @@ def to_onnx(module: nn.Module, example: Example, input_names: list[str]) -> byte
     return data
 
 
+def _image_spec(x: torch.Tensor) -> ImageSpec:
+    """The ImageSpec of a batch of images (N, C, H, W)."""
+    c, h, w = (int(d) for d in x.shape[1:])
+    if c not in (1, 3):
+        raise ExportError(f"images must have 1 or 3 channels, the network makes {c}")
+    return ImageSpec(channels=1 if c == 1 else 3, height=h, width=w)
+
+
 def export_generator(
     module: nn.Module,
-    kind: str,
+    kind: Kind,
     example: Example,
     version_dir: Path,
     latent_dim: int | None = None,
-    num_classes: int | None = None,
+    class_names: list[str] | None = None,
     provenance: dict[str, Any] | None = None,
     description: str = "",
 ) -> Path:
@@ -129,16 +139,22 @@ def export_generator(
     net = bake_parametrizations(copy.deepcopy(module).cpu().float())
     recalibrate_batchnorm(net, example)
     net.eval()
-    if kind == "translation":
+    args = example(EXAMPLE_BATCH, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        image = _image_spec(net(*args))
+    shape: list[int | str] = ["batch", image.channels, image.height, image.width]
+    input_image = None
+    if kind is Kind.translation:
+        input_image = _image_spec(args[0])
         input_names = ["source"]
-        inputs = {"image": TensorSpec(name="source", dtype="float32", shape=["batch", 1, 28, 28])}
+        inputs = {Role.image: TensorSpec(name="source", dtype="float32", shape=["batch", *args[0].shape[1:]])}
     else:
         assert latent_dim is not None
         input_names = ["z"]
-        inputs = {"noise": TensorSpec(name="z", dtype="float32", shape=["batch", latent_dim])}
-        if kind == "conditional":
+        inputs = {Role.noise: TensorSpec(name="z", dtype="float32", shape=["batch", latent_dim])}
+        if kind is Kind.conditional:
             input_names.append("label")
-            inputs["label"] = TensorSpec(name="label", dtype="int64", shape=["batch"])
+            inputs[Role.label] = TensorSpec(name="label", dtype="int64", shape=["batch"])
     data = to_onnx(net, example, input_names)
     worst = parity(data, net, example, input_names)
     manifest = Manifest(
@@ -147,12 +163,12 @@ def export_generator(
         kind=kind,
         description=description,
         inputs=inputs,
-        outputs={"image": TensorSpec(name="image", dtype="float32", shape=["batch", 1, 28, 28])},
-        image=IMAGE,
-        input_image=IMAGE if kind == "translation" else None,
-        latent_dim=None if kind == "translation" else latent_dim,
-        num_classes=num_classes,
-        class_names=[str(i) for i in range(num_classes)] if num_classes else None,
+        outputs={"image": TensorSpec(name="image", dtype="float32", shape=shape)},
+        image=image,
+        input_image=input_image,
+        latent_dim=None if kind is Kind.translation else latent_dim,
+        num_classes=len(class_names) if kind is Kind.conditional and class_names else None,
+        class_names=class_names if kind is Kind.conditional else None,
         opset=OPSET,
         sha256=hashlib.sha256(data).hexdigest(),
         provenance={**(provenance or {}), "export": {"exporter": "torch.onnx.export(dynamo=True)",
@@ -164,30 +180,22 @@ def export_generator(
     return version_dir
 
 
-DESCRIPTIONS = {
-    "unconditional": "Handwritten digits (28x28, MNIST-trained) from Gaussian noise.",
-    "conditional": "Handwritten digits of a chosen class 0-9 (28x28, MNIST-trained).",
-}
-
-
 def export_trainer(trainer: Trainer, cfg: TrainConfig, models_dir: Path, summary: dict[str, Any]) -> list[Path]:
-    """Export every generator a trained family ships; provenance records the config and the measured time."""
-    from training.data.tasks import get_task
-
+    """Export every generator a trained family ships; provenance records the config, the data and the time."""
+    data = trainer.data
+    class_names = getattr(data, "class_names", None)
     out = []
     for spec in trainer.exports():
         name = cfg.name + spec.suffix
         prov = {"family": cfg.family, "config": cfg.to_dict(), "steps": summary["steps"],
-                "train_seconds": summary["train_seconds"], "ema": cfg.ema_decay > 0,
-                "data": "embedded MNIST test split, 8,000-image training part (split seed 2024)", "metrics": {},
-                **spec.provenance}  # fmt: skip
-        if spec.kind == "translation":
-            task = get_task(spec.provenance["task"])
-            what = task.description if spec.provenance["direction"] == "a2b" else "reverse: " + task.description
-            desc = f"Digit translation ({what})."
-        else:
-            desc = DESCRIPTIONS[spec.kind]
-        num_classes = 10 if spec.kind == "conditional" else None
+                "train_seconds": summary["train_seconds"], "ema": cfg.ema_decay > 0, "data": data.source,
+                "metrics": {}, **spec.provenance}  # fmt: skip
+        desc = data.description
+        if spec.kind is Kind.conditional and class_names:
+            shown = ", ".join(class_names[:4]) + (", ..." if len(class_names) > 4 else "")
+            desc = f"{desc.rstrip('.')}, of a chosen class ({shown})."
+        if spec.provenance.get("direction") == "b2a":
+            desc = f"Reverse direction: {desc}"
         out.append(export_generator(spec.module, spec.kind, spec.example, models_dir / name / cfg.export_version,
-                                    spec.latent_dim or cfg.latent_dim, num_classes, prov, desc))  # fmt: skip
+                                    spec.latent_dim or cfg.latent_dim, class_names, prov, desc))  # fmt: skip
     return out

@@ -1,4 +1,7 @@
-"""Sample grids as PNG (no torchvision needed)."""
+"""Sample grids as PNG, the one grid tiler of the training package (numpy only, so evaluation shares it).
+
+    save_grid(images, Path("runs/0001-dcgan/samples/final.png"), nrow=8)   # images (N, C, H, W) in [-1, 1]
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,14 @@ import io
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from service.manifest import write_atomic
 
 
-def grid_array(images: torch.Tensor, nrow: int, pad: int = 2) -> np.ndarray:
+def grid_array(images: np.ndarray, nrow: int, pad: int = 2) -> np.ndarray:
     """images (N, C, H, W) in [-1, 1] -> uint8 (rows*(H+pad)+pad, nrow*(W+pad)+pad[, C]) on a grey background."""
-    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
+    x = np.round((np.clip(np.asarray(images, dtype=np.float32), -1, 1) + 1) * 127.5).astype(np.uint8)
     n, c, h, w = x.shape
     rows = (n + nrow - 1) // nrow
     out = np.full((c, rows * (h + pad) + pad, nrow * (w + pad) + pad), 128, np.uint8)
@@ -25,11 +27,16 @@ def grid_array(images: torch.Tensor, nrow: int, pad: int = 2) -> np.ndarray:
     return out[0] if c == 1 else out.transpose(1, 2, 0)
 
 
-def save_grid(images: torch.Tensor, path: Path, nrow: int = 8, scale: int = 2) -> None:
-    """Write a grid PNG atomically, upscaled `scale`x (nearest) so 28x28 digits are easy to see."""
+def grid_png(images: np.ndarray, nrow: int = 8, scale: int = 2) -> bytes:
+    """A grid as PNG bytes, upscaled `scale`x (nearest) so small images are easy to see."""
     img = Image.fromarray(grid_array(images, nrow))
     if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    write_atomic(path, buf.getvalue())
+    img.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def save_grid(images: np.ndarray, path: Path, nrow: int = 8, scale: int = 2) -> None:
+    """Write a grid PNG atomically."""
+    write_atomic(path, grid_png(images, nrow, scale))

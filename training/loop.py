@@ -3,6 +3,7 @@
     from training.loop import train
     summary = train(cfg, run_dir)                 # fresh run (config.json already written by the caller)
     summary = train(cfg, run_dir, resume=True)    # continue from run_dir/checkpoint.pt
+    summary = train(cfg, run_dir, data=data)      # data already loaded (and checked) by the caller
 
 Works the same on one process or under torchrun (DDP): only rank 0 writes logs, grids, checkpoints, exports.
 """
@@ -19,6 +20,7 @@ from tqdm import tqdm
 
 from training import distributed, runs
 from training.config import TrainConfig
+from training.data.sources import TrainData, load_train_data
 from training.families import get_family
 from training.images import save_grid
 
@@ -43,21 +45,24 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def train(cfg: TrainConfig, run_dir: Path, resume: bool = False) -> dict[str, Any]:
+def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, data: TrainData | None = None) -> dict[str, Any]:
     wanted_kind = "cuda" if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()) else "cpu"
     dist = distributed.setup(wanted_kind)
     try:
-        return _train(cfg, run_dir, resume, dist)
+        return _train(cfg, run_dir, resume, dist, data)
     finally:
         distributed.teardown()
 
 
-def _train(cfg: TrainConfig, run_dir: Path, resume: bool, dist: distributed.DistInfo) -> dict[str, Any]:
+def _train(cfg: TrainConfig, run_dir: Path, resume: bool, dist: distributed.DistInfo,
+           data: TrainData | None) -> dict[str, Any]:  # fmt: skip
     device = pick_device(cfg.device, dist)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    family = get_family(cfg.family)
+    data = data or load_train_data(cfg, family.needs)
     torch.manual_seed(cfg.seed * 1000 + dist.rank)
-    trainer = get_family(cfg.family).Trainer(cfg, device, dist)
+    trainer = family.trainer(cfg, data, device, dist)
 
     start, seconds = 0, 0.0
     ckpt_path = run_dir / runs.CHECKPOINT_FILE
@@ -88,7 +93,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, dist: distributed.Dist
             window.clear()
         if main and (done % cfg.sample_every == 0 or done == cfg.steps):
             images, nrow = trainer.grid()
-            save_grid(images, run_dir / "samples" / f"{done:06d}.png", nrow)
+            save_grid(images.numpy(), run_dir / "samples" / f"{done:06d}.png", nrow)
         if done % cfg.checkpoint_every == 0 or done == cfg.steps:
             if main:
                 save_checkpoint(ckpt_path, done, time.perf_counter() - t0, cfg, trainer.state_dict())
@@ -105,7 +110,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, dist: distributed.Dist
     if main:
         runs.plot_losses(log_path, run_dir / "loss_curve.png")
         images, nrow = trainer.grid()
-        save_grid(images, run_dir / "samples" / "final.png", nrow)
+        save_grid(images.numpy(), run_dir / "samples" / "final.png", nrow)
         if cfg.export_dir:
             from training.export import export_trainer
 

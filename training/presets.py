@@ -31,8 +31,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         threads=1, max_minutes=29, export_dir="models",
     ),
     "cyclegan-thicken": dict(
-        family="cyclegan", name="cyclegan-thicken", task="thicken", steps=1194, batch_size=16, width=32,
-        threads=1, max_minutes=29, export_dir="models",
+        family="cyclegan", name="cyclegan-thicken", task="thicken", generator="unet", steps=1194, batch_size=16,
+        width=32, threads=1, max_minutes=29, export_dir="models",
     ),
 }
 

@@ -40,8 +40,10 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    """Append one record as a JSON line (keys sorted), creating the folder; the one JSONL writer of the package."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
+        f.write(json.dumps(record, sort_keys=True) + "\n")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from deploy.nginx.render import SERVER_PARAMS, VARIABLES
-from tests.deploy.repo import ROOT, dockerfile_stages, load_yaml
+from tests.deploy.repo import ROOT, compose_default, dockerfile_stages, load_yaml
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +33,6 @@ def seconds(duration: str) -> float:
     return int(match[1]) * {"ms": 0.001, "s": 1, "m": 60}[match[2]]
 
 
-def default(value: str) -> str:
-    """The value compose uses when the variable is unset: `${NAME:-default}` -> default."""
-    match = re.fullmatch(r"\$\{\w+:-(.*)\}", value)
-    return match[1] if match else value
-
-
 def dockerfile_args(name: str) -> set[str]:
     return {line.split()[1].split("=")[0] for line in (ROOT / name).read_text().splitlines() if line.startswith("ARG ")}
 
@@ -55,7 +49,7 @@ def test_replicas_scale_behind_nginx(compose: dict[str, Any]) -> None:
     service = compose["services"]["ganserve"]
     assert service["deploy"]["replicas"] >= 2
     assert "ports" not in service and "container_name" not in service, "would collide under --scale"
-    assert service["expose"] == [service["environment"]["GANSERVE_PORT"]]
+    assert service["expose"] == [service["environment"]["GANSERVE_PORT"], service["environment"]["GANSERVE_GRPC_PORT"]]
     build = service["build"]
     assert (build["context"], build["dockerfile"]) == (".", "Dockerfile")
     # Build args pass through from the environment (unset: the Dockerfile's defaults); each one is declared there.
@@ -86,13 +80,13 @@ def test_nginx_renders_the_repo_template_for_every_replica(compose: dict[str, An
     env = nginx["environment"]
     assert set(VARIABLES) <= set(env)
     # One DNS name covers every replica; `resolve` follows --scale. Same passive health checks as render.py.
-    assert default(env["GANSERVE_UPSTREAM_SERVERS"]) == f"server ganserve:{port} resolve {SERVER_PARAMS};"
+    assert compose_default(env["GANSERVE_UPSTREAM_SERVERS"]) == f"server ganserve:{port} resolve {SERVER_PARAMS};"
     assert env["NGINX_RESOLVER"] == "127.0.0.11"  # Docker's embedded DNS
     published = nginx["ports"][0]
     assert published.endswith(f":{env['NGINX_PORT']}")
     assert nginx["healthcheck"]["test"][-1].endswith("/lb/health")
     # `resolve` in open-source nginx needs 1.27.3 or later.
-    major, minor = (int(x) for x in re.match(r"nginx:(\d+)\.(\d+)", default(nginx["image"])).groups())  # type: ignore[union-attr]
+    major, minor = (int(x) for x in re.match(r"nginx:(\d+)\.(\d+)", compose_default(nginx["image"])).groups())  # type: ignore[union-attr]
     assert (major, minor) >= (1, 28) or (major, minor) == (1, 27)
 
 
@@ -114,9 +108,9 @@ def test_prometheus_and_grafana_mount_the_repo_configs(compose: dict[str, Any]) 
 def test_images_are_variables_with_todays_defaults(compose: dict[str, Any]) -> None:
     """A registry of your own, or none: every image the stack pulls can be replaced without editing the file."""
     services = compose["services"]
-    assert {name: default(s["image"]) for name, s in services.items() if name != "ganserve"} == {
+    assert {name: compose_default(s["image"]) for name, s in services.items() if name != "ganserve"} == {
         "nginx": "nginx:1.28-alpine", "prometheus": "prom/prometheus:v3.4.1", "grafana": "grafana/grafana:11.6.1"}
-    assert all(s["image"] != default(s["image"]) for name, s in services.items() if name != "ganserve")
+    assert all(s["image"] != compose_default(s["image"]) for name, s in services.items() if name != "ganserve")
 
 
 def test_named_volumes_are_declared(compose: dict[str, Any]) -> None:
@@ -129,7 +123,7 @@ def test_named_volumes_are_declared(compose: dict[str, Any]) -> None:
 def test_published_ports(compose: dict[str, Any]) -> None:
     published = {name: s["ports"] for name, s in compose["services"].items() if "ports" in s}
     assert published == {
-        "nginx": ["${GANSERVE_HTTP_PORT:-8080}:80"],
+        "nginx": ["${GANSERVE_HTTP_PORT:-8080}:80", "${GANSERVE_GRPC_PUBLIC_PORT:-8081}:81"],
         "prometheus": ["${PROMETHEUS_PORT:-9090}:9090"],
         "grafana": ["${GRAFANA_PORT:-3000}:3000"],
     }

@@ -39,6 +39,7 @@ PROJECT = "ganserve-tier"
 SERVICES = ["ganserve", "nginx", "prometheus"]
 MODEL = "dcgan-mnist"
 REPLICA_PORT = 8000
+REPLICA_GRPC_PORT = 8001
 
 
 @dataclass
@@ -91,7 +92,9 @@ def stack(engine: Engine, base_image: str, cpu_image: str, tmp_path_factory: pyt
         "PROMETHEUS_IMAGE": prometheus,
         # Debian's nginx (1.22) has no `resolve`: the name is resolved once, at start, to both replicas.
         "GANSERVE_UPSTREAM_SERVERS": upstream_servers([f"ganserve:{REPLICA_PORT}"]),
+        "GANSERVE_GRPC_UPSTREAM_SERVERS": upstream_servers([f"ganserve:{REPLICA_GRPC_PORT}"]),
         "GANSERVE_HTTP_PORT": "127.0.0.1:",
+        "GANSERVE_GRPC_PUBLIC_PORT": "127.0.0.1:",
         "PROMETHEUS_PORT": "127.0.0.1:",
         "GRAFANA_PORT": "127.0.0.1:",
         "GANSERVE_INTRA_OP_THREADS": "1",

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from service.adapters import dummy_feeds
 from service.manifest import load_manifest
 from service.runtime import (
     CPU,
@@ -15,7 +16,6 @@ from service.runtime import (
     RuntimeLoadError,
     create_session,
     cuda_driver_present,
-    dummy_feeds,
     warm_up_sizes,
 )
 from tests.support.models import tiny_generator

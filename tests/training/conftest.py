@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from training.config import TrainConfig, build_config
+from training.config import TrainConfig
+from training.configure import build_config
 
 TINY: dict[str, Any] = dict(steps=3, batch_size=8, width=4, latent_dim=8, log_every=1, sample_every=2,
                             checkpoint_every=2, threads=1, device="cpu")  # fmt: skip

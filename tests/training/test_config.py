@@ -1,6 +1,7 @@
 import pytest
 
-from training.config import ConfigError, build_config
+from training.config import ConfigError
+from training.configure import build_config
 from training.families import FAMILIES
 from training.presets import PRESETS, get_preset
 
@@ -22,7 +23,7 @@ def test_family_defaults_apply_and_later_layers_win() -> None:
     ("settings", "message"),
     [
         ({"family": "gan", "loss": "hinge"}, "supports loss nonsaturating | minimax"),
-        ({"family": "pix2pix"}, "needs --task"),
+        ({"family": "pix2pix"}, "needs --data .* or --task"),
         ({"family": "pix2pix", "task": "thicken"}, "needs a paired task: lowres"),
         ({"family": "cyclegan", "task": "lowres"}, "needs a unpaired task: thicken"),
         ({"family": "dcgan", "task": "lowres"}, "takes no task"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.manifest import Manifest, load_manifest, sha256_file, write_manifest
-from training.evaluation.report import append_jsonl, format_table, markdown_table, store_in_manifest
+from training.evaluation.report import format_table, log_result, markdown_table, store_in_manifest
 
 RESULT = {
     "model": "m",
@@ -51,8 +51,8 @@ def test_markdown_table_rows() -> None:
 
 def test_jsonl_appends_one_line_per_result(tmp_path: Path) -> None:
     log = tmp_path / "runs" / "evaluations.jsonl"
-    append_jsonl(RESULT, log)
-    append_jsonl(RESULT, log)
+    log_result(RESULT, log)
+    log_result(RESULT, log)
     lines = log.read_text().splitlines()
     assert (
         len(lines) == 2

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from service.manifest import load_manifest, sha256_file
+from service.manifest import Kind, load_manifest, sha256_file
 from training.export import ExportError, export_generator, parity, recalibrate_batchnorm, to_onnx
 from training.nets.conv import ConvGenerator
 from training.nets.layers import maybe_sn
@@ -29,7 +29,7 @@ def test_export_writes_a_valid_manifest_and_matches_pytorch_at_two_batch_sizes(t
     g = ConvGenerator(8, 4)
     # export re-estimates batch-norm statistics on a copy; doing it here too (same fixed draws) gives the reference
     recalibrate_batchnorm(g, noise_example(8))
-    version_dir = export_generator(g, "unconditional", noise_example(8), tmp_path / "digits" / "1", latent_dim=8,
+    version_dir = export_generator(g, Kind.unconditional, noise_example(8), tmp_path / "digits" / "1", latent_dim=8,
                                    provenance={"family": "dcgan", "metrics": {}})  # fmt: skip
     manifest = load_manifest(version_dir)
     assert manifest.sha256 == sha256_file(version_dir / "model.onnx")
@@ -68,7 +68,7 @@ def test_spectral_norm_is_baked_into_plain_weights(tmp_path) -> None:  # type: i
     for _ in range(3):  # power iterations happen in train mode
         g(torch.randn(2, 8))
     g.eval()
-    version_dir = export_generator(g, "unconditional", noise_example(8), tmp_path / "sn" / "1", latent_dim=8)
+    version_dir = export_generator(g, Kind.unconditional, noise_example(8), tmp_path / "sn" / "1", latent_dim=8)
     z = torch.randn(4, 8)
     with torch.no_grad():
         want = g(z).numpy()
@@ -78,7 +78,7 @@ def test_spectral_norm_is_baked_into_plain_weights(tmp_path) -> None:  # type: i
 def test_translation_export_has_an_image_input(tmp_path) -> None:  # type: ignore[no-untyped-def]
     g = UNetGenerator(1, 4).eval()
     example = lambda n, gen: (torch.rand(n, 1, 28, 28, generator=gen) * 2 - 1,)
-    version_dir = export_generator(g, "translation", example, tmp_path / "t" / "1",
+    version_dir = export_generator(g, Kind.translation, example, tmp_path / "t" / "1",
                                    provenance={"task": "lowres", "direction": "a2b"})  # fmt: skip
     manifest = load_manifest(version_dir)
     assert manifest.kind.value == "translation" and manifest.inputs["image"].name == "source"
@@ -91,7 +91,10 @@ def test_ema_generator_is_what_gets_exported(tiny, tmp_path) -> None:  # type: i
     from training.families import get_family
 
     cfg = tiny(family="dcgan", ema_decay=0.5)
-    trainer = get_family("dcgan").Trainer(cfg, torch.device("cpu"), DistInfo())
+    from training.data.sources import load_train_data
+
+    family = get_family("dcgan")
+    trainer = family.trainer(cfg, load_train_data(cfg, family.needs), torch.device("cpu"), DistInfo())
     for it in range(2):
         trainer.step(it)
     (spec,) = trainer.exports()

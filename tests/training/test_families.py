@@ -39,7 +39,7 @@ def test_family_trains_exports_and_serves(family: str, tiny, tmp_path) -> None: 
     assert (run_dir / "samples" / "000002.png").exists() and (run_dir / "loss_curve.png").exists()
     assert (run_dir / "checkpoint.pt").exists()
 
-    kind = FAMILIES[family].KIND
+    kind = FAMILIES[family].kind.value
     assert len(summary["exported"]) == (2 if family == "cyclegan" else 1)
     for version_dir in map(type(tmp_path), summary["exported"]):
         manifest = load_manifest(version_dir)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training.data.loaders import DataError, Images, Pairs, Unpaired, detect_layout, load, load_idx
+from training.data.arrays import load_idx
+from training.data.loaders import DataError, Images, Pairs, ReadOptions, Unpaired, detect_layout, load
 
 
 def _digits(n: int = 6, h: int = 8, w: int = 8, seed: int = 0) -> np.ndarray:
@@ -76,14 +77,14 @@ def test_class_folders(tmp_path: Path) -> None:
     ds = load(tmp_path / "set")
     assert ds.class_names == ["cat", "dog", "eel"] and list(ds.labels) == [0, 0, 1, 1, 1, 2]
     np.testing.assert_allclose(ds.images[:, 0], x / 127.5 - 1, atol=1e-6)
-    rgb = load(tmp_path / "set", layout="classes", channels=3)
+    rgb = load(tmp_path / "set", layout="classes", opts=ReadOptions(channels=3))
     assert rgb.images.shape == (6, 3, 8, 8)
 
 
 def test_class_folders_of_mixed_sizes_say_how_to_fix(tmp_path: Path) -> None:
     _save_png(tmp_path / "set" / "a" / "0.png", _digits(1, 8, 8)[0])
     _save_png(tmp_path / "set" / "a" / "1.png", _digits(1, 9, 8)[0])
-    with pytest.raises(DataError, match="pass size=\\(H, W\\)"):
+    with pytest.raises(DataError, match="pass --image-size N"):
         load(tmp_path / "set")
 
 
@@ -91,15 +92,15 @@ def test_side_by_side_pairs(tmp_path: Path) -> None:
     a, b = _digits(3, seed=1), _digits(3, seed=2)
     for i in range(3):
         _save_png(tmp_path / "pairs" / f"{i}.png", np.concatenate([a[i], b[i]], axis=1))
-    p = load(tmp_path / "pairs")
+    p = load(tmp_path / "pairs", prefer_pairs=True)
     assert isinstance(p, Pairs) and p.a.shape == p.b.shape == (3, 1, 8, 8)
     np.testing.assert_allclose(p.a[:, 0], a / 127.5 - 1, atol=1e-6)
     np.testing.assert_allclose(p.b[:, 0], b / 127.5 - 1, atol=1e-6)
 
 
-def test_odd_width_pairs_are_refused(tmp_path: Path) -> None:
+def test_pairs_that_are_not_side_by_side_are_refused(tmp_path: Path) -> None:
     _save_png(tmp_path / "pairs" / "0.png", _digits(1, 8, 9)[0])
-    with pytest.raises(DataError, match="even width"):
+    with pytest.raises(DataError, match="9x8 pixels, not side-by-side pairs"):
         load(tmp_path / "pairs", layout="pairs")
 
 
@@ -121,7 +122,7 @@ def test_unpaired_missing_domain_is_named(tmp_path: Path) -> None:
 
 def test_layout_errors_list_the_choices(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DataError, match="idx, npz, classes, pairs, unpaired"):
+    with pytest.raises(DataError, match="idx, npz, images, classes, pairs, unpaired"):
         detect_layout(tmp_path / "empty")
     with pytest.raises(DataError, match="valid layouts"):
         load(tmp_path / "empty", layout="parquet")

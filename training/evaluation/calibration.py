@@ -24,7 +24,11 @@ N = 2000
 
 def _box_blur(x: np.ndarray) -> np.ndarray:
     p = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-1.0)
-    return sum(p[:, :, dy : dy + 28, dx : dx + 28] for dy in range(3) for dx in range(3)) / 9
+    out = np.zeros_like(x)
+    for dy in range(3):
+        for dx in range(3):
+            out += p[:, :, dy : dy + 28, dx : dx + 28]
+    return out / 9
 
 
 def calibration_rows(classifier: DigitClassifier | None = None) -> list[tuple[str, dict[str, Any]]]:

@@ -33,7 +33,6 @@ from training.data.tasks import TASKS
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 ONNX_PATH = ASSETS / "digit_classifier.onnx"
-REPORT_PATH = ASSETS / "digit_classifier.json"
 COMMAND = "nice -n 10 python -m training.evaluation.classifier"
 
 
@@ -164,6 +163,8 @@ def export(model: DigitNet, path: Path) -> None:
         output_names=["logits", "features"],
         dynamic_shapes={"x": {0: batch}},
     )
+    if program is None:
+        raise RuntimeError("the ONNX exporter returned no program")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.onnx")
     program.save(str(tmp))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 from service.manifest import load_manifest, sha256_file, write_manifest
 from training.evaluation.metrics import TITLES
+from training.runs import append_jsonl
 
 RESULT_LOG = Path("runs") / "evaluations.jsonl"
 
@@ -92,12 +92,9 @@ def markdown_table(result: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def append_jsonl(result: dict[str, Any], path: Path = RESULT_LOG) -> None:
+def log_result(result: dict[str, Any], path: Path = RESULT_LOG) -> None:
     """Append one evaluation as a JSON line, stamped with the time, so runs can be compared later."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"time": datetime.now(UTC).isoformat(timespec="seconds"), **result}
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record, sort_keys=True) + "\n")
+    append_jsonl(path, {"time": datetime.now(UTC).isoformat(timespec="seconds"), **result})
 
 
 def store_in_manifest(version_dir: Path, result: dict[str, Any]) -> None:

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from training.families import cgan, cyclegan, dcgan, gan, pix2pix, selfcond, wgan, wgan_gp
+from training.families.family import Family
 
-FAMILIES: dict[str, ModuleType] = {
-    "gan": gan,
-    "dcgan": dcgan,
-    "wgan": wgan,
-    "wgan-gp": wgan_gp,
-    "cgan": cgan,
-    "selfcond": selfcond,
-    "pix2pix": pix2pix,
-    "cyclegan": cyclegan,
-}
+_ALL = (gan, dcgan, wgan, wgan_gp, cgan, selfcond, pix2pix, cyclegan)
+FAMILIES: dict[str, Family] = {m.FAMILY.name: m.FAMILY for m in _ALL}
 
 
-def get_family(name: str) -> ModuleType:
-    """The family module (KIND, TASK_KIND, LOSSES, DEFAULTS, Trainer); unknown names fail with the valid list."""
+class UnknownFamily(ValueError):
+    """--family names no registered family; the message lists the valid ones."""
+
+
+def get_family(name: str) -> Family:
     if name not in FAMILIES:
-        from training.config import ConfigError
-
-        raise ConfigError(f"unknown family {name!r}; valid families: {', '.join(FAMILIES)}")
+        raise UnknownFamily(f"unknown family {name!r}; valid families: {', '.join(FAMILIES)}")
     return FAMILIES[name]

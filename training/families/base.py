@@ -1,14 +1,14 @@
-"""What every family's Trainer shares: device and DDP plumbing, seeded sampling, EMA, optimisers, state.
+"""Plumbing every family's trainer shares: device and DDP, seeded sampling and flips, EMA, optimisers, state.
 
-A family subclasses `Trainer`, builds its networks in `__init__`, and implements `step` (one generator update,
-with its discriminator updates), `grid` (samples from fixed inputs) and `exports` (the generators to ship).
+A family's `Trainer` subclasses `BaseTrainer`, builds its networks in `__init__`, and writes its own `step` (one
+generator update with its discriminator updates), `grid` (samples from fixed inputs) and `exports` (the
+generators to ship): together they satisfy `training.families.family.Trainer`.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -16,32 +16,18 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from training.config import TrainConfig
-from training.data.mnist import load_split, to_unit_range
+from training.data.sources import TrainData
 from training.distributed import DistInfo
 from training.ema import EMA
-
-
-@dataclass
-class ExportSpec:
-    """One generator to ship. `example(n, gen)` draws n example inputs (tuple of tensors, the graph's inputs)."""
-
-    suffix: str  # appended to the model name ("" or "-a2b" / "-b2a")
-    module: nn.Module
-    kind: str  # unconditional | conditional | translation
-    example: Callable[[int, torch.Generator], tuple[torch.Tensor, ...]]
-    provenance: dict[str, Any] = field(default_factory=dict)
-    latent_dim: int | None = None  # the graph's noise size when it differs from the config's
 
 
 def unwrap(net: nn.Module) -> nn.Module:
     return net.module if isinstance(net, DistributedDataParallel) else net
 
 
-class Trainer:
-    KIND = ""
-
-    def __init__(self, cfg: TrainConfig, device: torch.device, dist: DistInfo) -> None:
-        self.cfg, self.device, self.dist = cfg, device, dist
+class BaseTrainer:
+    def __init__(self, cfg: TrainConfig, data: TrainData, device: torch.device, dist: DistInfo) -> None:
+        self.cfg, self.data, self.device, self.dist = cfg, data, device, dist
         self.nets: dict[str, nn.Module] = {}
         self.opts: dict[str, torch.optim.Optimizer] = {}
         self.emas: dict[str, EMA] = {}
@@ -73,9 +59,18 @@ class Trainer:
         return torch.randn(n, self.cfg.latent_dim, generator=self.rng).to(self.device)
 
     def draw(self, *tensors: torch.Tensor, n: int | None = None) -> list[torch.Tensor]:
-        """A random minibatch (with replacement) of rows, the same rows from each tensor."""
-        idx = torch.randint(len(tensors[0]), (n or self.cfg.batch_size,), generator=self.rng)
-        return [t[idx].to(self.device, non_blocking=True) for t in tensors]
+        """A random minibatch (with replacement) of rows, the same rows from each tensor; with `flip`, each row's
+        images are mirrored left-right with probability 1/2 (the same rows in every image tensor)."""
+        n = n or self.cfg.batch_size
+        idx = torch.randint(len(tensors[0]), (n,), generator=self.rng)
+        flip = torch.rand(n, generator=self.rng) < 0.5 if self.cfg.flip else None
+        out = []
+        for t in tensors:
+            rows = t[idx]
+            if flip is not None and rows.dim() == 4:
+                rows = torch.where(flip[:, None, None, None], rows.flip(-1), rows)
+            out.append(rows.to(self.device, non_blocking=True))
+        return out
 
     def update(self, name: str, loss: torch.Tensor) -> None:
         opt = self.opts[name]
@@ -104,17 +99,6 @@ class Trainer:
         finally:
             for n, m in zip(nets, modes, strict=True):
                 n.train(m)
-
-    # --- the family's part ----------------------------------------------------------------------------
-    def step(self, it: int) -> dict[str, float]:
-        raise NotImplementedError
-
-    def grid(self) -> tuple[torch.Tensor, int]:
-        """(images (N, C, H, W) in [-1, 1], images per row) from fixed inputs."""
-        raise NotImplementedError
-
-    def exports(self) -> list[ExportSpec]:
-        raise NotImplementedError
 
     # --- checkpoints ----------------------------------------------------------------------------------
     def extra_state(self) -> dict[str, torch.Tensor]:
@@ -145,12 +129,11 @@ class Trainer:
         self.load_extra_state(state["extra"])
 
 
-def train_digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """The 8,000 training digits: images float32 (N, 1, 28, 28) in [-1, 1], labels int64 (N,)."""
-    train, _ = load_split()
-    return torch.from_numpy(to_unit_range(train.images)), torch.from_numpy(train.labels)
-
-
 def fixed_noise(n: int, latent_dim: int, seed: int = 1234) -> torch.Tensor:
     """The same noise for every sample grid of a run, so grids show progress, not new draws."""
     return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+
+
+def image_shape(images: torch.Tensor) -> tuple[int, int]:
+    """(channels, size) of a set of square images (N, C, S, S)."""
+    return int(images.shape[1]), int(images.shape[-1])

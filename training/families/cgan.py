@@ -1,6 +1,7 @@
 """Class-conditional GAN: a label embedding in the generator, a projection discriminator (Miyato & Koyama, 2018).
 
-    python -m training train --preset cgan-mnist    # hinge loss, spectral-norm projection D, EMA of G
+    python -m training train --preset cgan-mnist                      # the shipped digit model
+    python -m training train --family cgan --data letters/ --image-size 32   # letters/<class name>/*.png
 
 G takes (z, label) with the label embedded and concatenated to z; D scores an image as
 head(features) + <embed(label), features>, so it judges "is this a real image *of this class*".
@@ -12,34 +13,35 @@ from functools import partial
 
 import torch
 
+from service.manifest import Kind
 from training import losses
 from training.config import TrainConfig
+from training.data.sources import ImageData, TrainData
 from training.distributed import DistInfo
-from training.families.base import ExportSpec, fixed_noise, train_digits
-from training.families.base import Trainer as BaseTrainer
+from training.families.base import BaseTrainer, fixed_noise, image_shape
+from training.families.family import ExportSpec, Family
 from training.nets.conv import ConvDiscriminator, ConvGenerator
 from training.nets.layers import init_normal_
 
-KIND = "conditional"
-TASK_KIND = None
 LOSSES = ("hinge", "nonsaturating", "lsgan", "minimax")
 DEFAULTS: dict[str, object] = dict(lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999)
-NUM_CLASSES = 10
 
 
 class Trainer(BaseTrainer):
-    KIND = KIND
-
-    def __init__(self, cfg: TrainConfig, device: torch.device, dist: DistInfo,
-                 labels: torch.Tensor | None = None, num_classes: int = NUM_CLASSES) -> None:  # fmt: skip
-        """`labels` (N,) replace the digit labels (the self-conditioned GAN passes cluster ids)."""
-        super().__init__(cfg, device, dist)
-        self.real, self.labels = train_digits()
-        if labels is not None:
-            self.labels = labels
-        self.num_classes = num_classes
-        G = ConvGenerator(cfg.latent_dim, cfg.width, num_classes=num_classes)
-        D = ConvDiscriminator(cfg.width, sn=cfg.spectral_norm, mbstd=cfg.mbstd, num_classes=num_classes)
+    def __init__(self, cfg: TrainConfig, data: TrainData, device: torch.device, dist: DistInfo,
+                 labels: torch.Tensor | None = None, num_classes: int = 0) -> None:  # fmt: skip
+        """`labels` (N,) and `num_classes` replace the data's labels (the self-conditioned GAN passes clusters)."""
+        super().__init__(cfg, data, device, dist)
+        assert isinstance(data, ImageData)
+        self.real = data.images  # (N, C, S, S) in [-1, 1]
+        if labels is None:
+            assert data.labels is not None and data.class_names is not None
+            labels, num_classes = data.labels, len(data.class_names)
+        self.labels, self.num_classes = labels, num_classes
+        c, s = image_shape(self.real)
+        G = ConvGenerator(cfg.latent_dim, cfg.width, channels=c, num_classes=num_classes, size=s)
+        D = ConvDiscriminator(cfg.width, channels=c, sn=cfg.spectral_norm, mbstd=cfg.mbstd, num_classes=num_classes,
+                              size=s)  # fmt: skip
         init_normal_(G)
         init_normal_(D)
         self.G = self.add("G", G, cfg.lr_g, ema=True)
@@ -77,9 +79,12 @@ class Trainer(BaseTrainer):
             return G(self.fixed_z.to(self.device), self.fixed_y.to(self.device)).float().cpu(), self.num_classes
 
     def exports(self) -> list[ExportSpec]:
-        latent = self.cfg.latent_dim
+        latent, k = self.cfg.latent_dim, self.num_classes
 
         def example(n: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
-            return torch.randn(n, latent, generator=gen), torch.randint(NUM_CLASSES, (n,), generator=gen)
+            return torch.randn(n, latent, generator=gen), torch.randint(k, (n,), generator=gen)
 
-        return [ExportSpec("", self.generator("G"), KIND, example)]
+        return [ExportSpec("", self.generator("G"), Kind.conditional, example)]
+
+
+FAMILY = Family("cgan", Kind.conditional, "labelled", LOSSES, DEFAULTS, Trainer)

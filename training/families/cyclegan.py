@@ -1,9 +1,11 @@
 """CycleGAN (Zhu et al., 2017): two generators (A->B, B->A), two PatchGAN discriminators, least-squares
 adversarial loss, cycle consistency and identity terms, and a pool of past fakes for the discriminators.
 
-    python -m training train --preset cyclegan-thicken
+    python -m training train --preset cyclegan-thicken                              # embedded digits, a task
+    python -m training train --family cyclegan --data horse2zebra/ --image-size 64   # trainA/ and trainB/
 
-Domain A and domain B come from disjoint halves of the training digits, so no pair is ever seen.
+A ResNet generator by default (``--generator unet`` for the U-Net). On a paired set (the digit tasks, or
+pairs given as --data), domain A and domain B come from disjoint halves, so no pair is ever seen.
 Both directions are exported: <name>-a2b and <name>-b2a.
 """
 
@@ -12,17 +14,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from service.manifest import Kind
 from training import losses
 from training.config import TrainConfig
+from training.data.sources import PairData, TrainData
 from training.distributed import DistInfo
-from training.families import translation
-from training.families.base import ExportSpec
-from training.families.base import Trainer as BaseTrainer
+from training.families.base import BaseTrainer, image_shape
+from training.families.family import ExportSpec, Family
 from training.nets.layers import init_normal_
-from training.nets.unet import PatchDiscriminator, UNetGenerator
+from training.nets.unet import PatchDiscriminator, translator
 
-KIND = "translation"
-TASK_KIND = "unpaired"
 LOSSES = ("lsgan", "nonsaturating", "hinge")
 DEFAULTS: dict[str, object] = dict(lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, batch_size=16)
 
@@ -52,14 +53,15 @@ class ImagePool:
 
 
 class Trainer(BaseTrainer):
-    KIND = KIND
-
-    def __init__(self, cfg: TrainConfig, device: torch.device, dist: DistInfo) -> None:
-        super().__init__(cfg, device, dist)
-        self.a, self.b = translation.unpaired(cfg.task)
-        nets = {"G_ab": UNetGenerator(1, cfg.width), "G_ba": UNetGenerator(1, cfg.width),
-                "D_a": PatchDiscriminator(1, cfg.width, cfg.spectral_norm),
-                "D_b": PatchDiscriminator(1, cfg.width, cfg.spectral_norm)}  # fmt: skip
+    def __init__(self, cfg: TrainConfig, data: TrainData, device: torch.device, dist: DistInfo) -> None:
+        super().__init__(cfg, data, device, dist)
+        assert isinstance(data, PairData) and not data.paired
+        self.a, self.b = data.a, data.b  # (N_a, C, S, S), (N_b, C, S, S): no row of one is paired with the other
+        c, s = image_shape(self.a)
+        arch = cfg.generator or "resnet"
+        nets = {"G_ab": translator(arch, c, cfg.width, s), "G_ba": translator(arch, c, cfg.width, s),
+                "D_a": PatchDiscriminator(c, cfg.width, cfg.spectral_norm, s),
+                "D_b": PatchDiscriminator(c, cfg.width, cfg.spectral_norm, s)}  # fmt: skip
         for name, net in nets.items():
             init_normal_(net)
             self.add(name, net, cfg.lr_g if name.startswith("G") else cfg.lr_d, ema=name.startswith("G"))
@@ -116,6 +118,9 @@ class Trainer(BaseTrainer):
             def example(n: int, gen: torch.Generator, pool: torch.Tensor = source) -> tuple[torch.Tensor, ...]:
                 return (pool[torch.randint(len(pool), (n,), generator=gen)],)
 
-            prov = {"task": self.cfg.task, "direction": direction}
-            specs.append(ExportSpec(f"-{direction}", self.generator(name), KIND, example, prov))
+            prov = {"task": self.cfg.task, "data": self.cfg.data, "direction": direction}
+            specs.append(ExportSpec(f"-{direction}", self.generator(name), Kind.translation, example, prov))
         return specs
+
+
+FAMILY = Family("cyclegan", Kind.translation, "unpaired", LOSSES, DEFAULTS, Trainer)

@@ -13,32 +13,64 @@ from functools import partial
 
 import torch
 
+from service.manifest import Kind
 from training import losses
 from training.config import TrainConfig
+from training.data.sources import ImageData, TrainData
 from training.distributed import DistInfo
-from training.families.unconditional import UnconditionalTrainer
+from training.families.base import BaseTrainer, fixed_noise, image_shape
+from training.families.family import ExportSpec, Family
 from training.nets.layers import init_normal_
 from training.nets.mlp import MLPDiscriminator, MLPGenerator
 
-KIND = "unconditional"
-TASK_KIND = None
 LOSSES = ("nonsaturating", "minimax")
 DEFAULTS: dict[str, object] = dict(lr_g=2e-4, lr_d=2e-4, beta1=0.5)
 
 
-class Trainer(UnconditionalTrainer):
-    def __init__(self, cfg: TrainConfig, device: torch.device, dist: DistInfo) -> None:
-        hidden = 8 * cfg.width
-        G, D = MLPGenerator(cfg.latent_dim, hidden // 2), MLPDiscriminator(hidden // 2, sn=cfg.spectral_norm,
-                                                                            mbstd=cfg.mbstd)  # fmt: skip
+class Trainer(BaseTrainer):
+    def __init__(self, cfg: TrainConfig, data: TrainData, device: torch.device, dist: DistInfo) -> None:
+        super().__init__(cfg, data, device, dist)
+        assert isinstance(data, ImageData)
+        self.real = data.images  # (N, C, S, S) in [-1, 1], kept on the CPU
+        c, s = image_shape(self.real)
+        hidden = 4 * cfg.width
+        G = MLPGenerator(cfg.latent_dim, hidden, image_shape=(c, s, s))
+        D = MLPDiscriminator(hidden, image_pixels=c * s * s, sn=cfg.spectral_norm, mbstd=cfg.mbstd)
         init_normal_(G)
         init_normal_(D)
-        super().__init__(cfg, device, dist, G, D)
-        self._d = partial(losses.d_bce, real_target=1.0 - cfg.label_smoothing)
-        self._g = losses.g_minimax if cfg.loss == "minimax" else losses.g_nonsaturating
+        self.G = self.add("G", G, cfg.lr_g, ema=True)
+        self.D = self.add("D", D, cfg.lr_d)
+        self.d_loss = partial(losses.d_bce, real_target=1.0 - cfg.label_smoothing)
+        self.g_loss = losses.g_minimax if cfg.loss == "minimax" else losses.g_nonsaturating
+        self.fixed = fixed_noise(64, cfg.latent_dim)
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        return self._d(self.D(real), self.D(fake))
+    def step(self, it: int) -> dict[str, float]:
+        b = self.cfg.batch_size
+        for _ in range(self.cfg.n_critic):
+            (real,) = self.draw(self.real)
+            with torch.no_grad(), self.autocast():
+                fake = self.G(self.noise(b))
+            with self.autocast():
+                loss_d = self.d_loss(self.D(real), self.D(fake))
+            self.update("D", loss_d)
+        with self.autocast():
+            loss_g = self.g_loss(self.D(self.G(self.noise(b))))
+        self.update("G", loss_g)
+        self.update_ema(it)
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
-    def g_loss(self, fake_scores: torch.Tensor) -> torch.Tensor:
-        return self._g(fake_scores)
+    def grid(self) -> tuple[torch.Tensor, int]:
+        G = self.generator("G")
+        with self.evaluating(G):
+            return G(self.fixed.to(self.device)).float().cpu(), 8
+
+    def exports(self) -> list[ExportSpec]:
+        latent = self.cfg.latent_dim
+
+        def example(n: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+            return (torch.randn(n, latent, generator=gen),)
+
+        return [ExportSpec("", self.generator("G"), Kind.unconditional, example)]
+
+
+FAMILY = Family("gan", Kind.unconditional, "images", LOSSES, DEFAULTS, Trainer)

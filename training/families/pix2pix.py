@@ -1,7 +1,8 @@
 """pix2pix (Isola et al., 2017): a U-Net generator and a PatchGAN discriminator on (source, image) pairs,
 plus an L1 term that pulls the output towards the known target.
 
-    python -m training train --preset pix2pix-lowres
+    python -m training train --preset pix2pix-lowres                                 # embedded digits, a task
+    python -m training train --family pix2pix --data facades/ --image-size 64 --flip    # A|B side-by-side pairs
 """
 
 from __future__ import annotations
@@ -9,28 +10,28 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from service.manifest import Kind
 from training import losses
 from training.config import TrainConfig
+from training.data.sources import PairData, TrainData
 from training.distributed import DistInfo
-from training.families import translation
-from training.families.base import ExportSpec
-from training.families.base import Trainer as BaseTrainer
+from training.families.base import BaseTrainer, image_shape
+from training.families.family import ExportSpec, Family
 from training.nets.layers import init_normal_
-from training.nets.unet import PatchDiscriminator, UNetGenerator
+from training.nets.unet import PatchDiscriminator, translator
 
-KIND = "translation"
-TASK_KIND = "paired"
 LOSSES = ("nonsaturating", "lsgan", "hinge")
 DEFAULTS: dict[str, object] = dict(lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, l1_weight=100.0, batch_size=32)
 
 
 class Trainer(BaseTrainer):
-    KIND = KIND
-
-    def __init__(self, cfg: TrainConfig, device: torch.device, dist: DistInfo) -> None:
-        super().__init__(cfg, device, dist)
-        self.a, self.b = translation.paired(cfg.task)
-        G, D = UNetGenerator(1, cfg.width), PatchDiscriminator(2, cfg.width, sn=cfg.spectral_norm)
+    def __init__(self, cfg: TrainConfig, data: TrainData, device: torch.device, dist: DistInfo) -> None:
+        super().__init__(cfg, data, device, dist)
+        assert isinstance(data, PairData) and data.paired
+        self.a, self.b = data.a, data.b  # (N, C, S, S) each, row i of a paired with row i of b
+        c, s = image_shape(self.a)
+        G = translator(cfg.generator or "unet", c, cfg.width, s)
+        D = PatchDiscriminator(2 * c, cfg.width, sn=cfg.spectral_norm, size=s)
         init_normal_(G)
         init_normal_(D)
         self.G = self.add("G", G, cfg.lr_g, ema=True)
@@ -66,4 +67,8 @@ class Trainer(BaseTrainer):
         def example(n: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
             return (pool[torch.randint(len(pool), (n,), generator=gen)],)
 
-        return [ExportSpec("", self.generator("G"), KIND, example, {"task": self.cfg.task, "direction": "a2b"})]
+        prov = {"task": self.cfg.task, "data": self.cfg.data, "direction": "a2b"}
+        return [ExportSpec("", self.generator("G"), Kind.translation, example, prov)]
+
+
+FAMILY = Family("pix2pix", Kind.translation, "pairs", LOSSES, DEFAULTS, Trainer)

@@ -18,14 +18,14 @@ import math
 import torch
 from torch import nn
 
+from service.manifest import Kind
 from training.config import TrainConfig
 from training.data.clusters import kmeans
+from training.data.sources import ImageData, TrainData
 from training.distributed import DistInfo
 from training.families import cgan
-from training.families.base import ExportSpec, train_digits
+from training.families.family import ExportSpec, Family
 
-KIND = "unconditional"
-TASK_KIND = None
 LOSSES = cgan.LOSSES
 DEFAULTS: dict[str, object] = dict(cgan.DEFAULTS, loss="nonsaturating", clusters=20)
 
@@ -36,6 +36,7 @@ class MixtureGenerator(nn.Module):
     def __init__(self, generator: nn.Module, shares: torch.Tensor) -> None:
         super().__init__()
         self.generator = generator
+        self.edges: torch.Tensor
         self.register_buffer("edges", torch.cumsum(shares.float(), 0)[:-1])  # (K - 1,) upper bounds in (0, 1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -45,13 +46,11 @@ class MixtureGenerator(nn.Module):
 
 
 class Trainer(cgan.Trainer):
-    KIND = KIND
-
-    def __init__(self, cfg: TrainConfig, device: torch.device, dist: DistInfo) -> None:
-        images, _ = train_digits()
-        clusters, _ = kmeans(images.flatten(1), cfg.clusters, seed=cfg.seed)
+    def __init__(self, cfg: TrainConfig, data: TrainData, device: torch.device, dist: DistInfo) -> None:
+        assert isinstance(data, ImageData)
+        clusters, _ = kmeans(data.images.flatten(1), cfg.clusters, seed=cfg.seed)
         self.shares = torch.bincount(clusters, minlength=cfg.clusters).float() / len(clusters)
-        super().__init__(cfg, device, dist, labels=clusters, num_classes=cfg.clusters)
+        super().__init__(cfg, data, device, dist, labels=clusters, num_classes=cfg.clusters)
 
     def fake_labels(self, n: int) -> torch.Tensor:
         # fakes follow the clusters' real shares, as the exported sampler does
@@ -65,4 +64,7 @@ class Trainer(cgan.Trainer):
 
         mixture = MixtureGenerator(self.generator("G"), self.shares)
         prov = {"clusters": self.cfg.clusters, "cluster_shares": [round(float(s), 4) for s in self.shares]}
-        return [ExportSpec("", mixture, KIND, example, prov, latent_dim=latent)]
+        return [ExportSpec("", mixture, Kind.unconditional, example, prov, latent_dim=latent)]
+
+
+FAMILY = Family("selfcond", Kind.unconditional, "images", LOSSES, DEFAULTS, Trainer)

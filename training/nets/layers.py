@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
@@ -13,8 +15,9 @@ def init_normal_(module: nn.Module, std: float = 0.02) -> None:
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, 0.0, std)
-            if getattr(m, "bias", None) is not None:
-                nn.init.zeros_(m.bias)
+            bias = getattr(m, "bias", None)
+            if isinstance(bias, torch.Tensor):
+                nn.init.zeros_(bias)
         elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
@@ -34,7 +37,8 @@ def bake_parametrizations(module: nn.Module) -> nn.Module:
     for m in list(module.modules()):
         if parametrize.is_parametrized(m):
             with torch.no_grad():
-                values = {name: getattr(m, name).detach().clone() for name in m.parametrizations}
+                names = list(cast(nn.ModuleDict, m.parametrizations).keys())
+                values = {name: getattr(m, name).detach().clone() for name in names}
             m.__class__ = m.__class__.__bases__[0]  # ParametrizedLinear -> Linear: the class parametrize derived
             del m.parametrizations
             for name, value in values.items():

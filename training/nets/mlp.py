@@ -9,7 +9,7 @@ from training.nets.layers import MinibatchStdDev, maybe_sn
 
 
 class MLPGenerator(nn.Module):
-    """z (N, latent) -> image (N, 1, 28, 28) in [-1, 1]."""
+    """z (N, latent) -> image (N, *image_shape) in [-1, 1]."""
 
     def __init__(self, latent_dim: int, hidden: int = 256, image_shape: tuple[int, int, int] = (1, 28, 28)) -> None:
         super().__init__()
@@ -27,7 +27,7 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """image (N, 1, 28, 28) -> logit (N,)."""
+    """image (N, C, H, W) with C*H*W = image_pixels -> logit (N,)."""
 
     def __init__(self, hidden: int = 256, image_pixels: int = 784, sn: bool = False, mbstd: bool = False) -> None:
         super().__init__()
