@@ -24,9 +24,9 @@ from tests.deploy.engine import Engine
 pytestmark = pytest.mark.containers
 
 MODEL = "dcgan-mnist"
-# The aim is under 300 MB (the note and the printed figures say where it stands); the guard leaves room for the
-# unpinned dependencies to grow a little without failing the tier.
-SIZE_LIMIT_MB = 320
+# A regression guard, not the aim (under 300 MB): measured 300 MB before the gRPC and `ganserve import` dependencies
+# (grpcio, onnx, protobuf) joined the serving install, 320 MB after; the figure is printed with the tier's figures.
+SIZE_LIMIT_MB = 340
 # Requests held in the batch queue this long (the service's maximum): time to send SIGTERM while they wait.
 QUEUE_DELAY_MS = 1000
 # The drain check: one request big enough to keep the engine busy (max_images_per_request), and small ones that

@@ -17,12 +17,10 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from kubernetes_validate import utils as kv
 
 from tests.deploy.kustomize import merge, render, render_in_python
 from tests.deploy.repo import DEPLOY
-
-kubernetes_validate = pytest.importorskip("kubernetes_validate")
-from kubernetes_validate import utils as kv
 
 K8S = DEPLOY / "k8s"
 # The oldest Kubernetes still widely run (the manifests need autoscaling/v2 and policy/v1) and the newest known.
