@@ -58,7 +58,7 @@ def bodies(inputs: dict[str, np.ndarray], model: str) -> dict[str, tuple[bytes, 
     tensors = [{"name": k, "shape": list(v.shape), "datatype": DATATYPES[str(v.dtype)]} for k, v in inputs.items()]
     as_json = json.dumps({"inputs": [t | {"data": inputs[t["name"]].ravel().tolist()} for t in tensors]}).encode()
     raw = [np.ascontiguousarray(v, v.dtype.newbyteorder("<")).tobytes() for v in inputs.values()]
-    header = json.dumps({"inputs": [t | {"parameters": {"binary_data_size": len(r)}} for t, r in zip(tensors, raw)],
+    header = json.dumps({"inputs": [t | {"parameters": {"binary_data_size": len(r)}} for t, r in zip(tensors, raw, strict=True)],
                          "parameters": {"binary_data_output": True}}).encode()
     return {"http-json": (as_json, 0), "http-binary": (header + b"".join(raw), len(header)),
             "grpc": (_grpc_frame(inputs, model), 0)}
