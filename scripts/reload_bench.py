@@ -28,8 +28,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from service.manifest import load_manifest, write_manifest  # noqa: E402
-from tests.support.server import running_server  # noqa: E402
+from service.manifest import load_manifest, write_manifest
+from tests.support.server import running_server
 
 
 def publish(source: Path, models: Path, version: str) -> None:

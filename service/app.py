@@ -104,9 +104,9 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
     app.add_middleware(RequestGate, lifecycle=service.lifecycle, model_metrics=service.model_metrics,
                        routes=app.router.routes)
     install_openapi(app, settings)
-    if settings.early_refusal:  # inside the request-id layer (its answers carry an ID too), before RequestGate,
-        app.add_middleware(EarlyRefusal, service=service)  # routing and body parsing
-    app.add_middleware(RequestTracker, tracer=tracer, access_log=settings.access_log)  # outermost: sees every answer
+    app.add_middleware(RequestTracker, tracer=tracer, access_log=settings.access_log)  # sees every other answer
+    if settings.early_refusal:  # outermost: a full queue's refusals skip everything else (service/shedding.py)
+        app.add_middleware(EarlyRefusal, service=service)
     if STATIC_DIR.is_dir():
         app.mount("/", static_files(STATIC_DIR, app.router.routes), name="static")
     return app

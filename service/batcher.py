@@ -17,8 +17,8 @@ passes gets `DeadlineExceeded` and its queued items are dropped; a cancelled cal
 not-yet-started items dropped; a failing batch is retried request by request so that only the culprit fails,
 with `InferenceFailed`, and the batcher keeps serving.
 
-Time comes from two injected seams, `clock` (now) and `timer` (call me back after a delay), so tests drive the
-queue delay and deadlines with a manual clock instead of sleeping.
+Time comes from two injected seams (`service.timing`): `clock` (now) and `timer` (call me back after a delay), so
+tests drive the queue delay and deadlines with a manual clock instead of sleeping.
 """
 
 from __future__ import annotations
@@ -27,32 +27,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from service.batch_queue import BatchQueue, Finish, Inputs, Job, Part, as_rows
 from service.errors import DeadlineExceeded, Draining, GanserveError, Overloaded
 from service.metrics import Metrics, ModelMetrics
 from service.retry_after import RetryAfter
+from service.timing import Clock, Timer, loop_timer
 from service.worker import Engine, Worker
 
 __all__ = ["Batcher", "Engine", "Finish", "Inputs", "Timer"]
 
 log = logging.getLogger("ganserve.batcher")
-
-
-class Cancellable(Protocol):
-    def cancel(self) -> None: ...
-
-
-class Timer(Protocol):
-    """Call `callback` on the event loop after `delay` seconds, unless cancelled first (`loop.call_later`)."""
-
-    def __call__(self, delay: float, callback: Callable[[], None], /) -> Cancellable: ...
-
-
-def loop_timer(delay: float, callback: Callable[[], None]) -> Cancellable:
-    return asyncio.get_running_loop().call_later(delay, callback)
 
 
 class Batcher:
@@ -64,7 +50,7 @@ class Batcher:
         max_queue_delay_s: float,
         capacity: int,
         metrics: ModelMetrics | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = time.monotonic,
         timer: Timer = loop_timer,
         name: str = "model",
         retry_after: RetryAfter | None = None,

@@ -17,6 +17,7 @@ sessions are released. One lock per model serializes its loads and unloads; diff
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -168,6 +169,8 @@ class ModelRepository:
                         await self.unload(name)
                 except GanserveError as e:
                     log.error("poll: %s: %s (what was serving keeps serving)", name, e.message)
+                except Exception:  # a bug or a file system surprise must not stop the polling
+                    log.exception("poll: %s: unexpected error (what was serving keeps serving)", name)
             seen = now
 
     def fingerprints(self, previous: dict[str, Fingerprint] | None = None) -> dict[str, Fingerprint]:
@@ -176,7 +179,11 @@ class ModelRepository:
         out: dict[str, Fingerprint] = {}
         for name in self._names_on_disk():
             folder = self.root / name
-            if any(".import-" in p.name for p in folder.iterdir()):
+            try:
+                importing = any(".import-" in p.name for p in folder.iterdir())
+            except OSError:  # removed since it was listed
+                continue
+            if importing:
                 if previous is not None and name in previous:
                     out[name] = previous[name]
                 continue
@@ -243,10 +250,8 @@ class ModelRepository:
     def _announce(self, added: list[ServedModel], removed: list[ServedModel]) -> None:
         info = self.metrics.model_info
         for model in removed:
-            try:
+            with contextlib.suppress(KeyError):  # never announced (e.g. a start-up model in another worker)
                 info.remove(model.name, model.version, model.manifest.kind.value, model.provider)
-            except KeyError:
-                pass
         for model in added:
             info.labels(
                 model=model.name, version=model.version, kind=model.manifest.kind.value, provider=model.provider

@@ -65,13 +65,13 @@ def fields(buf: memoryview) -> Iterator[tuple[int, int, int | memoryview]]:
 
 def _text(value: int | memoryview) -> str:
     if not isinstance(value, memoryview):
-        raise ValueError("expected a string field")  # noqa: TRY004  (malformed file data, not a caller bug)
+        raise ValueError("expected a string field")
     return bytes(value).decode("utf-8", errors="replace")
 
 
 def _msg(value: int | memoryview) -> memoryview:
     if not isinstance(value, memoryview):
-        raise ValueError("expected a message field")  # noqa: TRY004  (malformed file data, not a caller bug)
+        raise ValueError("expected a message field")
     return value
 
 
