@@ -31,6 +31,7 @@ from service.repository import ModelRepository
 from service.routes import generate, health, images, interpolate, models, repository, translate, v2
 from service.routes import metrics as scrape
 from service.rpc.server import GrpcServer, start_grpc
+from service.runtime import cuda_usable
 from service.settings import Settings
 from service.shedding import EarlyRefusal
 from service.state import Service
@@ -66,7 +67,9 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service.registry = await asyncio.to_thread(load_registry, settings, metrics)
+        service.encoders = service.encode_pool(gpu=cuda_usable(settings.provider))
+        log.info("encode pool: %d threads, room for %d images", service.encoders.workers, service.encoders.capacity)
+        service.registry = await asyncio.to_thread(load_registry, settings, metrics, service.encoders)
         await service.registry.start()
         service.repository = ModelRepository(service.registry, settings, metrics)
         # with model control, an empty repository is a valid start: models can be loaded later
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
             if grpc_server is not None:
                 await grpc_server.stop()
             await service.registry.stop()
+            await service.encoders.stop()
             if tracer is not None:
                 tracer.shutdown()
 

@@ -48,6 +48,9 @@ HEADERS = {
     },
     "Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}},
 }
+# Operations whose answer is negotiated from Accept (service.negotiation): 406 when nothing it admits is served,
+# and 413 when the grid or tensor asked for is over GANSERVE_MAX_ANSWER_BYTES.
+NEGOTIATES = frozenset({"/v1/models/{name}/generate", "/v1/models/{name}/interpolate", "/v1/models/{name}/translate"})
 DESCRIPTIONS = {
     400: "the body is not JSON, not base64 or not a parsable form; for a model load: a version could not be loaded "
     "(the reason says why; what was serving is untouched)",
@@ -55,7 +58,8 @@ DESCRIPTIONS = {
     403: "model control is off (GANSERVE_MODEL_CONTROL=none), or load/unload while it is poll; the message says "
     "how to enable it",
     404: "no such model or version",
-    413: "the body or the image is over the limit",
+    406: "the Accept header admits no answer this operation gives (the message lists them)",
+    413: "the body or the image is over the limit, or the grid or tensor asked for is over GANSERVE_MAX_ANSWER_BYTES",
     415: "the body's content type is not one this operation takes",
     422: "a value is out of range, inconsistent with the model, or the image cannot be used",
     429: "the model's queue is full (GANSERVE_OVERLOAD_STATUS=429); retry after Retry-After",
@@ -92,6 +96,8 @@ def statuses(route: Any, has_body: bool, settings: Settings) -> set[int]:
         out |= {400, 413, 415, 422}
     if model_path(path) is not None:  # its rows go through a batcher: full queue, deadline, a failing model
         out |= {422, 500, 503, 504} | ({429} if settings.overload_status == 429 else set())
+    if path in NEGOTIATES:
+        out |= {406, 413}
     if path == "/v2/health/ready":
         out.add(503)
     if any(d.call is check_admin_key for d in route.dependant.dependencies):  # the model repository

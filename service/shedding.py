@@ -57,7 +57,7 @@ from service.state import Service
 
 log = logging.getLogger("ganserve.shedding")
 
-_METHODS = {"image": ("GET", "HEAD")}  # every other model endpoint is POST
+METHODS = {"image": ("GET", "HEAD")}  # every other model endpoint is POST (tests/service/test_paths.py checks)
 _HEADER = HEADER.encode()
 Connection = tuple[str, int] | None  # ASGI's scope["client"]
 
@@ -153,7 +153,7 @@ class EarlyRefusal:
 
     def _may_refuse(self, scope: Scope, target: ModelPath) -> Headers | None:
         """The request's headers if this layer may refuse it, else None."""
-        if scope["method"] not in _METHODS.get(target.endpoint, ("POST",)) or self.service.lifecycle.draining:
+        if scope["method"] not in METHODS.get(target.endpoint, ("POST",)) or self.service.lifecycle.draining:
             return None
         headers = Headers(scope=scope)
         if "if-none-match" in headers:
