@@ -99,5 +99,5 @@ def test_metrics_are_stored_in_the_manifest_and_the_model_is_untouched(tmp_path:
 
 def test_metrics_of_another_model_are_refused(tmp_path: Path) -> None:
     vdir = _version_dir(tmp_path)
-    with pytest.raises(ValueError, match="another model.onnx"):
+    with pytest.raises(ValueError, match=r"another model\.onnx"):
         store_in_manifest(vdir, RESULT)
