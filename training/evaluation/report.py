@@ -38,7 +38,8 @@ def format_table(result: dict[str, Any]) -> str:
     head = f"{result['model']}/{result['version']} ({result['kind']}"
     if result.get("task"):
         head += f", task {result['task']}, {result['direction']}"
-    head += f"): {result['n']} samples vs {result['n']} held-out digits, seed {result['seed']}"
+    what = f"emoji ({result['data']})" if result.get("data") else "digits"
+    head += f"): {result['n']} samples vs {result['n']} held-out {what}, seed {result['seed']}"
     rows = [("figure", "value", "floor", "ratio", "target", "pass")]
     for key, title in TITLES.items():
         if key not in result["metrics"]:

@@ -63,6 +63,7 @@ TITLES: dict[str, str] = {
     "class_min_share": "Smallest class share",
     "class_max_share": "Largest class share",
     "classes_covered": "Classes covered (>= 1% of samples)",
+    "class_min_vs_real": "Smallest class share / its real share",
     "conditional_accuracy": "Conditional accuracy",
     "ssim": "SSIM vs ground truth",
     "l1": "L1 vs ground truth ([0, 1] scale)",
