@@ -119,14 +119,18 @@ def shipped_block(results: list[tuple[Path, dict[str, Any]]], img_dir: Path, pag
         img = img_dir / f"{r['model']}.png"
         save_model_grid(vdir, img)
         head = f"### {r['model']} ({r['kind']}"
-        head += f", task `{r['task']}`, {r['direction']})" if r["task"] else (f", data `{r['data']}`)" if r.get("data") else ")")
+        if r["task"]:
+            head += f", task `{r['task']}`, {r['direction']})"
+        else:
+            head += f", data `{r['data']}`)" if r.get("data") else ")"
         verdict = (
             "**all targets met**"
             if r["passed"]
             else "**targets missed: " + ", ".join(k for k, t in r["targets"].items() if t["pass"] is not True) + "**"
         )
         secs, cpu = prov.get("train_seconds"), prov.get("cpu_seconds")
-        trained = f"Family `{prov.get('family', '?')}`" + (f", {prov.get('steps')} steps in {secs / 60:.1f} min" if secs else "")
+        trained = f"Family `{prov.get('family', '?')}`"
+        trained += f", {prov.get('steps')} steps in {secs / 60:.1f} min" if secs else ""
         trained += f" ({cpu / 60:.1f} CPU min)." if cpu else "."
         parts += [
             head,

@@ -36,11 +36,17 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     cond = ConvGenerator(8, 4, channels=3, num_classes=9, size=32)
     names = [str(n) for n in emoji_arrays()["class_names"]]
-    export_generator(cond, Kind.conditional, lambda n, g: (torch.randn(n, 8, generator=g), torch.randint(9, (n,), generator=g)),
-                     root / "c" / "1", latent_dim=8, class_names=names, provenance={"config": {"data": "emoji"}})  # fmt: skip
-    unet = UNetGenerator(3, 4, size=32)
-    export_generator(unet, Kind.translation, lambda n, g: (torch.rand(n, 3, 32, 32, generator=g) * 2 - 1,),
-                     root / "t" / "1", provenance={"config": {"data": "emoji-noto2twemoji"}, "direction": "a2b"})  # fmt: skip
+
+    def noise_and_label(n: int, g: torch.Generator) -> tuple[torch.Tensor, ...]:
+        return torch.randn(n, 8, generator=g), torch.randint(9, (n,), generator=g)
+
+    def image(n: int, g: torch.Generator) -> tuple[torch.Tensor, ...]:
+        return (torch.rand(n, 3, 32, 32, generator=g) * 2 - 1,)
+
+    prov = {"config": {"data": "emoji"}}
+    export_generator(cond, Kind.conditional, noise_and_label, root / "c" / "1", 8, names, prov)
+    prov = {"config": {"data": "emoji-noto2twemoji"}, "direction": "a2b"}
+    export_generator(UNetGenerator(3, 4, size=32), Kind.translation, image, root / "t" / "1", provenance=prov)
     return root
 
 

@@ -116,8 +116,8 @@ def test_unreadable_and_non_image_files_are_skipped_with_a_count_or_refused_when
     ("family", "files", "kw", "message"),
     [
         ("dcgan", {}, {}, "empty, or no image files"),
-        ("dcgan", {"a.png": (32, 32), "b.png": (64, 64)}, {}, "b.png: 64x64 pixels, but a.png is 32x32; pass --image-size"),
-        ("dcgan", {"a.png": (50, 50)}, {}, "50x50 pixels; supported sizes are square 28, 32, 64, 128; pass --image-size"),
+        ("dcgan", {"a.png": (32, 32), "b.png": (64, 64)}, {}, "b.png: 64x64 pixels, but a.png is 32x32; pass --image"),
+        ("dcgan", {"a.png": (50, 50)}, {}, "50x50 pixels; supported sizes are square 28, 32, 64, 128; pass --image"),
         ("dcgan", {"a.png": (40, 32)}, {}, "40x32 pixels; supported sizes are square"),
         ("pix2pix", {"a.png": (64, 64)}, {}, "64x64 pixels, not side-by-side pairs"),
         ("cgan", {"a.png": (32, 32)}, {}, "no class labels; family 'cgan' needs them"),

@@ -67,7 +67,7 @@ def _samples(manifest: Manifest, session: Any, name: str, n: int, seed: int, k: 
             raise EvaluationError(f"{manifest.name}: a translator needs a paired set, {name!r} is not one")
         return run_model(session, manifest, {Role.image: held.a[:n]}), held.b[:n]
     z = rng.standard_normal((n, manifest.latent_dim or 0)).astype(np.float32)
-    feeds = {Role.noise: z}
+    feeds: dict[Role, np.ndarray] = {Role.noise: z}
     labels = None
     if manifest.kind is Kind.conditional:
         labels = np.arange(n, dtype=np.int64) % k
@@ -124,8 +124,11 @@ def evaluate_colour_dir(version_dir: Path, seed: int = 0, classifier: DigitClass
         values["l1"] = float(np.abs(out - truth).mean())
         values["class_kept"] = float((fake.predicted == held.labels).mean())
         floor.update(ssim=1.0, l1=0.0, class_kept=real_acc)
-    ratio = {key: v / floor[key] for key, v in values.items()
-             if key not in NO_RATIO and isinstance(v, float) and isinstance(floor.get(key), float) and floor[key] > 0}  # fmt: skip
+    ratio = {
+        key: v / floor[key]
+        for key, v in values.items()
+        if key not in NO_RATIO and isinstance(v, float) and isinstance(floor.get(key), float) and floor[key] > 0
+    }
     targets = {}
     for t in TARGETS[kind]:
         ok = t.check(values[t.figure], floor.get(t.figure))

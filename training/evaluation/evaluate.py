@@ -78,6 +78,10 @@ def evaluate_model_dir(
     manifest = load_manifest(version_dir)
     if colour_set(manifest):  # a colour model on the embedded emoji: its own feature network and sets
         return evaluate_colour_dir(version_dir, seed)
+    data = (manifest.provenance.get("config") or {}).get("data", "")
+    if data not in ("", "digits"):
+        raise EvaluationError(f"{manifest.name}: trained on {data!r}; evaluation has reference sets and feature "
+                              "networks for the embedded digits and emoji only")  # fmt: skip
     if not 10 <= n <= N_HELD_OUT:
         raise EvaluationError(f"n must be between 10 and {N_HELD_OUT} (the held-out split), got {n}")
     start = time.perf_counter()
