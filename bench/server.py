@@ -92,6 +92,7 @@ class Server:
         self.log_path = log_path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.grpc = f"127.0.0.1:{free_port()}"  # servers run side by side: each needs its own gRPC port too
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -100,7 +101,8 @@ class Server:
         return self._proc.pid
 
     def __enter__(self) -> Self:
-        cmd = [*self.COMMAND, "--host", "127.0.0.1", "--port", str(self.port), "--models-dir", str(self.models_dir)]
+        cmd = [*self.COMMAND, "--host", "127.0.0.1", "--port", str(self.port), "--models-dir", str(self.models_dir),
+               "--grpc-port", self.grpc.rsplit(":", 1)[1]]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GANSERVE_")} | self.env
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "wb")  # closed when the server stops

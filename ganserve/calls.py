@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
@@ -16,7 +17,7 @@ from PIL import Image
 
 from ganserve import tensors
 from ganserve.errors import GanserveError, NetworkError, RequestTimeoutError, error_from_response
-from ganserve.results import GeneratedImage, Generation, ModelInfo
+from ganserve.results import GeneratedImage, Generation, ModelInfo, Tensors
 from ganserve.retry import Retry, parse_retry_after
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -43,6 +44,10 @@ class Call(Generic[T]):
     files: dict[str, tuple[str, bytes, str]] | None = None
     data: dict[str, str] | None = None  # multipart form fields beside `files`
     accept: str = "application/json"
+    content: bytes | None = None  # a raw body (v2 binary tensors)
+    headers: dict[str, str] | None = None
+    # Sent as X-Request-ID, the same on every retry of this call, so the server's log lines for each try match it.
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 class BaseClient:
@@ -65,7 +70,8 @@ class BaseClient:
 
     def _request_kwargs(self, call: Call[Any]) -> dict[str, Any]:
         return {"json": call.json, "params": call.params, "files": call.files, "data": call.data,
-                "headers": {"Accept": call.accept}}
+                "content": call.content,
+                "headers": {"Accept": call.accept, "X-Request-ID": call.request_id, **(call.headers or {})}}
 
     def _wait_before_retry(self, attempt: int, response: httpx.Response) -> float | None:
         """Seconds to wait before trying again, or None when this answer is final."""
@@ -90,23 +96,28 @@ class BaseClient:
         if response.is_success:
             return call.parse(response)
         raise error_from_response(response.status_code, response.content,
-                                  parse_retry_after(response.headers.get("Retry-After")))
+                                  parse_retry_after(response.headers.get("Retry-After")), _request_id(response))
 
     def _network_error(self, call: Call[Any], exc: httpx.TransportError) -> GanserveError:
         where = f"{call.method} {self.url}{call.path}"
+        error: GanserveError
         if isinstance(exc, httpx.TimeoutException):
-            return RequestTimeoutError(f"no answer within {self.timeout:g}s from {where}; raise timeout= if the "
-                                       "server is busy, or check that it is running")
-        return NetworkError(f"cannot reach the server for {where}: {exc or type(exc).__name__}; is it running, "
-                            "and is the URL (--url / GANSERVE_URL) right?")
+            error = RequestTimeoutError(f"no answer within {self.timeout:g}s from {where}; raise timeout= if the "
+                                        "server is busy, or check that it is running")
+        else:
+            error = NetworkError(f"cannot reach the server for {where}: {exc or type(exc).__name__}; is it running, "
+                                 "and is the URL (--url / GANSERVE_URL) right?")
+        error.request_id = call.request_id
+        return error
 
     # Request builders: one per endpoint, shared by both clients.
 
     def _models(self) -> Call[list[ModelInfo]]:
-        return Call("GET", "/v1/models", lambda r: [ModelInfo.from_json(m) for m in r.json()["models"]])
+        return Call("GET", "/v1/models",
+                    lambda r: [ModelInfo.from_json(m, _request_id(r)) for m in r.json()["models"]])
 
     def _model(self, name: str) -> Call[ModelInfo]:
-        return Call("GET", f"/v1/models/{_q(name)}", lambda r: ModelInfo.from_json(r.json()))
+        return Call("GET", f"/v1/models/{_q(name)}", lambda r: ModelInfo.from_json(r.json(), _request_id(r)))
 
     def _generate(self, model: str, n: int, seed: int | None, labels: Label | Sequence[Label] | None,
                   truncation: float | None, version: str | None, deadline_ms: int | None) -> Call[Generation]:
@@ -128,20 +139,38 @@ class BaseClient:
     def _image(self, model: str, seed: int, label: Label | None, truncation: float | None) -> Call[GeneratedImage]:
         params = _drop_none({"label": label, "truncation": truncation})
         return Call("GET", f"/v1/models/{_q(model)}/images/{int(seed)}.png",
-                    lambda r: GeneratedImage(png=r.content, seed=int(seed), label=_int_or_none(label)),
+                    lambda r: GeneratedImage(png=r.content, seed=int(seed), label=_int_or_none(label),
+                                             request_id=_request_id(r)),
                     params=params, accept="image/png")
 
-    def _infer(self, model: str, inputs: Mapping[str, np.ndarray],
-               outputs: Sequence[str] | None) -> Call[dict[str, np.ndarray]]:
+    def _infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None,
+               binary: bool) -> Call[Tensors]:
+        path = f"/v2/models/{_q(model)}/infer"
+        if binary:
+            content, header_length = tensors.encode_binary(inputs, list(outputs or []))
+            return Call("POST", path, _tensors, content=content, accept="application/octet-stream, application/json",
+                        headers={tensors.HEADER_LENGTH: str(header_length)})
         body: dict[str, Any] = {"inputs": [tensors.encode(k, v) for k, v in inputs.items()]}
         if outputs:
             body["outputs"] = [{"name": o} for o in outputs]
-        return Call("POST", f"/v2/models/{_q(model)}/infer",
-                    lambda r: {t["name"]: tensors.decode(t) for t in r.json()["outputs"]}, json=body)
+        return Call("POST", path, _tensors, json=body)
+
+
+def _request_id(response: httpx.Response) -> str | None:
+    """The ID the server answered with (it keeps ours unless it was unsafe), else the one we sent."""
+    sent: str | None = response.request.headers.get("x-request-id")
+    answered: str | None = response.headers.get("x-request-id")
+    return answered or sent
 
 
 def _generation(response: httpx.Response) -> Generation:
-    return Generation.from_json(response.json())
+    return Generation.from_json(response.json(), _request_id(response))
+
+
+def _tensors(response: httpx.Response) -> Tensors:
+    out = Tensors(tensors.decode_response(response.content, response.headers.get(tensors.HEADER_LENGTH)))
+    out.request_id = _request_id(response)
+    return out
 
 
 def _q(name: str) -> str:

@@ -10,6 +10,8 @@
 The URL and API key default to $GANSERVE_URL (else http://127.0.0.1:8000) and $GANSERVE_API_KEY.
 Refusals for overload (503/429) are retried with back-off that honours Retry-After (see `ganserve.retry`);
 every other error status raises an `ganserve.errors.APIError` subclass that carries the server's message.
+Each call sends its own `X-Request-ID` (kept across retries); results and errors carry it as `request_id`, the
+key to the server's log lines and traces for that call.
 `on_retry(attempt, wait_s, reason)` is told before each wait (the CLI prints it).
 Pass `transport=httpx.MockTransport(...)` (or an ASGI transport) to test code that uses the client.
 """
@@ -24,7 +26,7 @@ import httpx
 import numpy as np
 
 from ganserve.calls import RETRYABLE_NETWORK, BaseClient, Call, ImageInput, Label, OnRetry, T
-from ganserve.results import GeneratedImage, Generation, ModelInfo
+from ganserve.results import GeneratedImage, Generation, ModelInfo, Tensors
 from ganserve.retry import Retry
 
 __all__ = ["AsyncClient", "Client", "Retry"]
@@ -73,10 +75,11 @@ class Client(BaseClient):
         """The one image for `seed` from the cacheable GET endpoint (same bytes every time)."""
         return self._send(self._image(model, seed, label, truncation))
 
-    def infer(self, model: str, inputs: Mapping[str, np.ndarray],
-              outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        """Raw tensors in and out over the Open Inference Protocol (KServe v2)."""
-        return self._send(self._infer(model, inputs, outputs))
+    def infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None, *,
+              binary: bool = True) -> Tensors:
+        """Raw tensors in and out over the Open Inference Protocol (KServe v2): as binary tensor data (smaller and
+        faster), or with `binary=False` as JSON tensors."""
+        return self._send(self._infer(model, inputs, outputs, binary))
 
     def ready(self) -> bool:
         """Whether the server answers and is ready to serve (no retries, never raises for a refusal)."""
@@ -147,9 +150,9 @@ class AsyncClient(BaseClient):
                     truncation: float | None = None) -> GeneratedImage:
         return await self._send(self._image(model, seed, label, truncation))
 
-    async def infer(self, model: str, inputs: Mapping[str, np.ndarray],
-                    outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        return await self._send(self._infer(model, inputs, outputs))
+    async def infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None, *,
+                    binary: bool = True) -> Tensors:
+        return await self._send(self._infer(model, inputs, outputs, binary))
 
     async def ready(self) -> bool:
         try:

@@ -19,7 +19,10 @@ from typing import Any
 
 
 class GanserveError(Exception):
-    """Base of everything this package raises."""
+    """Base of everything this package raises. `request_id` is the call's X-Request-ID (the server's answer
+    carries the same one, and its logs and traces are labelled with it): quote it when reporting a problem."""
+
+    request_id: str | None = None
 
 
 class NetworkError(GanserveError):
@@ -33,12 +36,14 @@ class RequestTimeoutError(NetworkError):
 class APIError(GanserveError):
     """The server answered with an error status. `message` is the server's own explanation."""
 
-    def __init__(self, status_code: int, message: str, error_type: str | None = None, body: Any = None) -> None:
+    def __init__(self, status_code: int, message: str, error_type: str | None = None, body: Any = None,
+                 request_id: str | None = None) -> None:
         super().__init__(f"{status_code}: {message}")
         self.status_code = status_code
         self.message = message
         self.error_type = error_type
         self.body = body
+        self.request_id = request_id
 
 
 class BadRequestError(APIError):
@@ -57,8 +62,8 @@ class OverloadedError(APIError):
     """The server's queue stayed full (503/429) through every retry."""
 
     def __init__(self, status_code: int, message: str, error_type: str | None = None, body: Any = None,
-                 retry_after: float | None = None) -> None:
-        super().__init__(status_code, message, error_type, body)
+                 request_id: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(status_code, message, error_type, body, request_id)
         self.retry_after = retry_after
 
 
@@ -70,7 +75,8 @@ class ServerError(APIError):
     """The server failed (5xx); the request may succeed later."""
 
 
-def error_from_response(status_code: int, content: bytes, retry_after: float | None = None) -> APIError:
+def error_from_response(status_code: int, content: bytes, retry_after: float | None = None,
+                        request_id: str | None = None) -> APIError:
     """Build the right `APIError` subclass from a status and a body (`{"error": ..., "type": ...}` by contract)."""
     body: Any = None
     error_type: str | None = None
@@ -81,7 +87,7 @@ def error_from_response(status_code: int, content: bytes, retry_after: float | N
     else:
         message, error_type = _message_of(body)
     if status_code in (429, 503):
-        return OverloadedError(status_code, message, error_type, body, retry_after=retry_after)
+        return OverloadedError(status_code, message, error_type, body, request_id, retry_after=retry_after)
     cls: type[APIError]
     if status_code == 404:
         cls = NotFoundError
@@ -93,7 +99,7 @@ def error_from_response(status_code: int, content: bytes, retry_after: float | N
         cls = BadRequestError
     else:
         cls = ServerError
-    return cls(status_code, message, error_type, body)
+    return cls(status_code, message, error_type, body, request_id)
 
 
 def _message_of(body: Any) -> tuple[str, str | None]:

@@ -29,9 +29,10 @@ class ModelInfo:
     provider: str | None = None
     description: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    request_id: str | None = field(default=None, compare=False)  # the server's X-Request-ID for the call
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> ModelInfo:
+    def from_json(cls, d: dict[str, Any], request_id: str | None = None) -> ModelInfo:
         image = d.get("image") or {}
         return cls(
             name=d["name"], version=str(d.get("version", "")), kind=d["kind"],
@@ -39,7 +40,7 @@ class ModelInfo:
             width=int(image.get("width", 0)), versions=[str(v) for v in d.get("versions") or []],
             latent_dim=d.get("latent_dim"), num_classes=d.get("num_classes"), class_names=d.get("class_names"),
             input_image=d.get("input_image"), provider=d.get("provider"), description=d.get("description") or "",
-            raw=d,
+            raw=d, request_id=request_id,
         )
 
 
@@ -51,6 +52,7 @@ class GeneratedImage:
     seed: int | None = None
     label: int | None = None
     t: float | None = None  # interpolation position in [0, 1]
+    request_id: str | None = field(default=None, compare=False)  # the server's X-Request-ID for the call
 
     @property
     def image(self) -> Image.Image:
@@ -74,8 +76,9 @@ class GeneratedImage:
             f.write(self.png)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> GeneratedImage:
-        return cls(png=base64.b64decode(d["png"]), seed=d.get("seed"), label=d.get("label"), t=d.get("t"))
+    def from_json(cls, d: dict[str, Any], request_id: str | None = None) -> GeneratedImage:
+        return cls(png=base64.b64decode(d["png"]), seed=d.get("seed"), label=d.get("label"), t=d.get("t"),
+                   request_id=request_id)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class Generation:
     model: str
     version: str
     images: list[GeneratedImage]
+    request_id: str | None = field(default=None, compare=False)  # the server's X-Request-ID: quote it in reports
 
     @property
     def seeds(self) -> list[int | None]:
@@ -117,9 +121,16 @@ class Generation:
         self.grid(cols).save(path, format="PNG", pnginfo=info)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Generation:
+    def from_json(cls, d: dict[str, Any], request_id: str | None = None) -> Generation:
         return cls(model=d.get("model", ""), version=str(d.get("version", "")),
-                   images=[GeneratedImage.from_json(im) for im in d.get("images", [])])
+                   images=[GeneratedImage.from_json(im, request_id) for im in d.get("images", [])],
+                   request_id=request_id)
+
+
+class Tensors(dict[str, np.ndarray]):
+    """The output tensors of a v2 `infer` call, by name, with the call's `request_id`."""
+
+    request_id: str | None = None
 
 
 def tile(images: list[Image.Image], cols: int | None = None, pad: int = 2) -> Image.Image:

@@ -25,9 +25,9 @@ import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.manifest import load_manifest  # noqa: E402
-from service.noise import seeded_noise  # noqa: E402
-from tests.support.server import running_server  # noqa: E402
+from service.manifest import load_manifest
+from service.noise import seeded_noise
+from tests.support.server import running_server
 
 LUA = """
 wrk.method = "POST"

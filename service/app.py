@@ -4,7 +4,8 @@
     ganserve serve --port 8000 --models-dir models   # the same, with uvloop/httptools and a clean drain
 
 `create_app(settings)` builds nothing heavy: the lifespan loads the registry (sessions, warm-up, batchers),
-marks the service ready, and installs the SIGTERM drain; on the way out it stops the batchers.
+marks the service ready, installs the SIGTERM drain and starts the gRPC server (GANSERVE_GRPC_PORT, same
+batchers); on the way out it stops the gRPC server, then the batchers.
 """
 
 from __future__ import annotations
@@ -15,20 +16,27 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.staticfiles import StaticFiles
 
+from service.access import RequestTracker
 from service.auth import check_api_key
 from service.http_errors import install_error_handlers
 from service.lifecycle import RequestGate, install_drain_on_sigterm
 from service.metrics import Metrics
+from service.openapi import install_openapi
 from service.registry import load_registry
 from service.routes import generate, health, images, interpolate, models, translate, v2
 from service.routes import metrics as scrape
+from service.rpc.server import GrpcServer, start_grpc
 from service.settings import Settings
+from service.shedding import EarlyRefusal
 from service.state import Service
+from service.static import static_files
+
+if TYPE_CHECKING:
+    from service.tracing import Tracer
 
 log = logging.getLogger("ganserve")
 
@@ -45,9 +53,14 @@ _NO_OTEL: dict[str, Any] = (
 )
 
 
-def create_app(settings: Settings | None = None, metrics: Metrics | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
+               tracer: Tracer | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = metrics or Metrics(latency_buckets=settings.latency_buckets, batch_buckets=settings.batch_buckets)
+    if tracer is None and settings.tracing:
+        from service import tracing  # only then: nothing of OpenTelemetry's SDK is loaded otherwise
+
+        tracer = tracing.Tracer()
     service = Service(settings, metrics)
 
     @asynccontextmanager
@@ -58,12 +71,20 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
         if not service.lifecycle.ready:
             log.error("no model could be loaded from %s: readiness stays 503", settings.models_dir)
         restore = install_drain_on_sigterm(service.lifecycle, settings.drain_timeout_s)
+        metrics.worker_started()
+        grpc_server: GrpcServer | None = None
         try:
+            grpc_server = await start_grpc(service)
             yield
         finally:
+            metrics.workers.set(0)
             restore()
             service.lifecycle.ready = False
+            if grpc_server is not None:
+                await grpc_server.stop()
             await service.registry.stop()
+            if tracer is not None:
+                tracer.shutdown()
 
     app = FastAPI(title="ganserve", version="0.1.0", lifespan=lifespan, **_NO_OTEL,
                   description="Serve GAN generators exported to ONNX, with dynamic batching.")
@@ -75,6 +96,10 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None)
     install_error_handlers(app, settings.overload_status)
     app.add_middleware(RequestGate, lifecycle=service.lifecycle, model_metrics=service.model_metrics,
                        routes=app.router.routes)
+    install_openapi(app, settings)
+    if settings.early_refusal:  # inside the request-id layer (its answers carry an ID too), before RequestGate,
+        app.add_middleware(EarlyRefusal, service=service)  # routing and body parsing
+    app.add_middleware(RequestTracker, tracer=tracer, access_log=settings.access_log)  # outermost: sees every answer
     if STATIC_DIR.is_dir():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+        app.mount("/", static_files(STATIC_DIR, app.router.routes), name="static")
     return app

@@ -1,23 +1,30 @@
-"""Optional API key: `Authorization: Bearer <key>` or `X-API-Key: <key>`, compared in constant time."""
+"""Optional API key: `Authorization: Bearer <key>` or `X-API-Key: <key>`, compared in constant time.
+The same rule guards HTTP (a dependency on the protected routers) and gRPC (metadata, service/rpc/server.py)."""
 
 from __future__ import annotations
 
 import hmac
 
+from pydantic import SecretStr
 from starlette.requests import Request
 
 from service.errors import Unauthorized
 
 
-async def check_api_key(request: Request) -> None:
-    """A dependency for protected routers: raises Unauthorized unless the configured key was sent.
-    (async so that FastAPI calls it inline instead of hopping to its thread pool)"""
-    key = request.app.state.service.settings.api_key
+def check_key(key: SecretStr | None, x_api_key: str | None, authorization: str | None) -> None:
+    """Raise Unauthorized unless `key` is unset or was sent in one of the two headers (or metadata keys)."""
     if key is None:
         return
-    supplied = request.headers.get("x-api-key")
+    supplied = x_api_key
     if supplied is None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        scheme, _, token = (authorization or "").partition(" ")
         supplied = token.strip() if scheme.lower() == "bearer" else None
     if supplied is None or not hmac.compare_digest(supplied.encode(), key.get_secret_value().encode()):
         raise Unauthorized("missing or wrong API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
+
+
+async def check_api_key(request: Request) -> None:
+    """A dependency for protected routers: raises Unauthorized unless the configured key was sent.
+    (async so that FastAPI calls it inline instead of hopping to its thread pool)"""
+    headers = request.headers
+    check_key(request.app.state.service.settings.api_key, headers.get("x-api-key"), headers.get("authorization"))

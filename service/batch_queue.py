@@ -13,12 +13,14 @@ HTTP: `Batcher` schedules, the worker runs.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from service.context import current as current_record
 from service.errors import InvalidRequest
 
 Inputs = dict[str, np.ndarray]
@@ -30,7 +32,8 @@ GroupKey = tuple[tuple[str, tuple[int, ...], str], ...]
 class Job:
     """One request: its inputs (n rows), how to finish its rows, its deadline and the future its caller awaits."""
 
-    __slots__ = ("closed", "deadline", "finish", "future", "inputs", "n", "pending", "queued", "results")
+    __slots__ = ("closed", "deadline", "finish", "future", "inputs", "n", "pending", "queued", "record", "results",
+                 "submitted")
 
     def __init__(self, inputs: Inputs, finish: Finish, deadline: float, future: asyncio.Future[list[Any]]) -> None:
         self.inputs = inputs
@@ -42,6 +45,8 @@ class Job:
         self.pending = self.n  # rows without a result yet
         self.queued = self.n  # rows still waiting in the queue
         self.closed = False  # answered, failed, expired or abandoned: drop whatever of it is still queued
+        self.record = current_record()  # the request it serves, if any: the worker notes its stages there
+        self.submitted = time.perf_counter()
 
 
 class Part:

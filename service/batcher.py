@@ -24,6 +24,7 @@ queue delay and deadlines with a manual clock instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from typing import Any, Protocol
 from service.batch_queue import BatchQueue, Finish, Inputs, Job, Part
 from service.errors import DeadlineExceeded, Draining, GanserveError, Overloaded
 from service.metrics import Metrics, ModelMetrics
+from service.retry_after import RetryAfter
 from service.worker import Engine, Worker
 
 __all__ = ["Batcher", "Engine", "Finish", "Inputs", "Timer"]
@@ -58,9 +60,19 @@ def _rows(rows: Any, start: int) -> list[Any]:
 
 
 class Batcher:
-    def __init__(self, engine: Engine, *, max_batch_size: int, max_queue_delay_s: float, capacity: int,
-                 metrics: ModelMetrics | None = None, clock: Callable[[], float] = time.monotonic,
-                 timer: Timer = loop_timer, name: str = "model") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_batch_size: int,
+        max_queue_delay_s: float,
+        capacity: int,
+        metrics: ModelMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        timer: Timer = loop_timer,
+        name: str = "model",
+        retry_after: RetryAfter | None = None,
+    ) -> None:
         if max_batch_size < 1 or capacity < 1 or max_queue_delay_s < 0:
             raise ValueError("max_batch_size and capacity must be >= 1, max_queue_delay_s >= 0")
         self.max_batch_size = max_batch_size
@@ -70,6 +82,7 @@ class Batcher:
         self.clock = clock
         self.timer = timer
         self.name = name
+        self.retry_after = retry_after or RetryAfter(clock=clock)
         self._queue = BatchQueue(on_count=self.metrics.queue_items.set)
         self._worker = Worker(engine, self.metrics, name)
         self._wake = asyncio.Event()
@@ -92,20 +105,31 @@ class Batcher:
         running = self._running  # cancelling the loop clears it
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         for job in self._queue.drain() + [part.job for part in running]:
             self._fail(job, Draining("the server is shutting down; retry on another replica"))
         await self._worker.shutdown()
+
+    @property
+    def full(self) -> bool:
+        """No request fits, whatever its size: what the early refusal layer (service/shedding.py) asks."""
+        return self._queue.items >= self.capacity
+
+    def refuse(self) -> Overloaded:
+        """Count a refusal and return the error to raise, with a Retry-After from the queue's depth."""
+        self.metrics.rejected("queue_full")
+        return Overloaded(
+            f"model {self.name!r} is at capacity: its queue of {self.capacity} images has no room "
+            "for this request; retry after the Retry-After delay",
+            retry_after_s=self.retry_after.seconds(self._queue.items),
+        )
 
     def ensure_room(self, n: int) -> None:
         """Raise Overloaded now if n more items would not fit, so that callers can refuse before they spend time
         preparing the inputs (under overload most requests are refused, and each would pay for its noise first)."""
         if self._queue.items + n > self.capacity:
-            self.metrics.rejected("queue_full")
-            raise Overloaded(f"model {self.name!r} is at capacity ({self._queue.items} images queued); retry shortly")
+            raise self.refuse()
 
     def submit(self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None) -> Job:
         """Queue a request's rows; raises Overloaded at once if they do not fit. Await `.future` for results."""
@@ -183,7 +207,9 @@ class Batcher:
         return parts
 
     async def _execute(self, parts: list[Part]) -> None:
+        started = self.clock()
         outcomes = await self._worker.run(parts)
+        self.retry_after.completed(sum(part.size for part in parts), self.clock() - started)
         for part, outcome in zip(parts, outcomes, strict=True):
             job = part.job
             if job.closed:
@@ -193,7 +219,7 @@ class Batcher:
                 self.metrics.rejected("failed")
                 self._fail(job, outcome)
                 continue
-            job.results[part.start:part.stop] = outcome
+            job.results[part.start : part.stop] = outcome
             job.pending -= part.size
             if job.pending == 0:
                 job.closed = True
@@ -204,8 +230,13 @@ class Batcher:
 
     def _expire(self, job: Job, timeout: float) -> None:
         if self._abandon(job, "expired"):
-            self._fail(job, DeadlineExceeded(f"the request did not finish within its {timeout * 1000:.0f} ms "
-                                             "deadline (server busy); retry or raise deadline_ms"))
+            self._fail(
+                job,
+                DeadlineExceeded(
+                    f"the request did not finish within its {timeout * 1000:.0f} ms "
+                    "deadline (server busy); retry or raise deadline_ms"
+                ),
+            )
 
     def _abandon(self, job: Job, reason: str) -> bool:
         if not self._queue.abandon(job):

@@ -66,8 +66,9 @@ def parse_multipart(body: bytes, content_type: str, *, max_files: int, max_field
         else:
             fields += 1
         if files > max_files or fields > max_fields:
-            raise MalformedRequest(f"could not parse the multipart body: send at most {max_files} file(s) and "
-                                   f"{max_fields} field(s)")
+            raise MalformedRequest(
+                f"could not parse the multipart body: send at most {max_files} file(s) and {max_fields} field(s)"
+            )
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         current.data += data[start:end]
@@ -75,10 +76,18 @@ def parse_multipart(body: bytes, content_type: str, *, max_files: int, max_field
     def on_part_end() -> None:
         parts.setdefault(current.name, current)
 
-    parser = MultipartParser(boundary, {
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
-        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
-        "on_part_end": on_part_end})
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
     try:
         parser.write(body)
         parser.finalize()

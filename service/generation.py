@@ -20,11 +20,11 @@ import numpy as np
 from service.adapters import generator_feeds, output_nchw
 from service.batcher import Finish
 from service.codecs import b64encode, encode_png, grid, to_uint8
+from service.context import ENCODE, staged
 from service.errors import InvalidRequest, WrongKind
 from service.manifest import Kind, Manifest
 from service.registry import ServedModel
-
-Label = int | str
+from service.schemas import Label
 
 
 def require_generator(model: ServedModel) -> Manifest:
@@ -125,4 +125,4 @@ async def render_grid(model: ServedModel, noise: np.ndarray, labels: np.ndarray 
     """All images as one PNG grid (for `Accept: image/png` with several images)."""
     feeds = generator_feeds(model.manifest, noise, labels)
     pixels = await model.batcher.run(feeds, pixel_finisher(model), timeout)
-    return await asyncio.to_thread(lambda: encode_png(grid(np.stack(pixels)), text))
+    return await asyncio.to_thread(staged(ENCODE, lambda: encode_png(grid(np.stack(pixels)), text)))

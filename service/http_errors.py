@@ -80,8 +80,9 @@ class HttpError:
         return json.dumps({"error": self.message, "type": self.kind}).encode()
 
     def response(self) -> Response:
-        return Response(self.body(), status_code=self.status, media_type="application/json",
-                        headers=self.headers or None)
+        return Response(
+            self.body(), status_code=self.status, media_type="application/json", headers=self.headers or None
+        )
 
 
 def to_http(exc: GanserveError, overload_status: int = 503) -> HttpError:
@@ -129,10 +130,16 @@ def install_error_handlers(app: FastAPI, overload_status: int) -> None:
 
     async def routing(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        message = {404: f"no such endpoint: {request.url.path}",
-                   405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
-        error = HttpError(exc.status_code, _ROUTING_TYPES.get(exc.status_code, "http_error"), message,
-                          dict(exc.headers) if exc.headers else {})
+        message = {
+            404: f"no such endpoint: {request.url.path}",
+            405: f"{request.method} is not allowed on {request.url.path}",
+        }.get(exc.status_code, str(exc.detail))
+        error = HttpError(
+            exc.status_code,
+            _ROUTING_TYPES.get(exc.status_code, "http_error"),
+            message,
+            dict(exc.headers) if exc.headers else {},
+        )
         return error.response()
 
     async def bug(request: Request, exc: Exception) -> Response:

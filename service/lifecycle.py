@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import Draining
 from service.http_errors import send_error
+from service.logs import log_event
 from service.metrics import ModelMetrics
 
 log = logging.getLogger("ganserve.lifecycle")
@@ -144,10 +145,10 @@ def install_drain_on_sigterm(lifecycle: Lifecycle, timeout_s: float) -> Callable
     async def drain() -> None:
         drained = await lifecycle.wait_idle(timeout_s)
         if drained:
-            log.info("drained: every accepted request was answered; shutting down")
+            log_event(log, logging.INFO, "drained: every accepted request was answered; shutting down")
         else:
-            log.warning("drain timeout (%.1f s) passed with %d requests in flight; shutting down",
-                        timeout_s, lifecycle.inflight)
+            log_event(log, logging.WARNING, "drain timeout passed; shutting down", timeout_s=timeout_s,
+                      inflight=lifecycle.inflight)
         chain(signal.SIGTERM, None)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -158,7 +159,7 @@ def install_drain_on_sigterm(lifecycle: Lifecycle, timeout_s: float) -> Callable
         loop.call_soon_threadsafe(start_drain)  # the only loop call that is safe inside a signal handler
 
     def start_drain() -> None:
-        log.info("SIGTERM: not ready any more; draining %d in-flight requests", lifecycle.inflight)
+        log_event(log, logging.INFO, "draining: SIGTERM received, not ready any more", inflight=lifecycle.inflight)
         tasks.append(loop.create_task(drain()))
 
     tasks: list[asyncio.Task[Any]] = []

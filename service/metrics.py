@@ -1,7 +1,8 @@
 """Prometheus collectors (names fixed by the API contract), on an injectable CollectorRegistry.
 
 Histograms are in base units (seconds, items); bucket boundaries come from settings. Per-model children are
-bound once per model (`ModelMetrics`), so the hot path never looks labels up.
+bound once per model (`ModelMetrics`), so the hot path never looks labels up. Every gauge says how several
+worker processes combine it (`multiprocess_mode`, see `service.multiproc`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from collections.abc import Sequence
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from service import multiproc
+
 REJECT_REASONS = ("queue_full", "expired", "cancelled", "failed", "draining")
 
-__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "ModelMetrics", "REJECT_REASONS"]
+__all__ = ["CONTENT_TYPE_LATEST", "REJECT_REASONS", "Metrics", "ModelMetrics"]
 
 
 class Metrics:
@@ -35,20 +38,29 @@ class Metrics:
             ["model"], buckets=latency_buckets, registry=r)
         self.batch_size = Histogram(
             "ganserve_batch_size_items", "Items (images) per batch run.", ["model"], buckets=batch_buckets, registry=r)
-        self.queue_items = Gauge("ganserve_queue_items", "Items waiting in the batch queue.", ["model"], registry=r)
+        self.queue_items = Gauge("ganserve_queue_items", "Items waiting in the batch queue.", ["model"], registry=r,
+                                 multiprocess_mode="livesum")
         self.images = Counter("ganserve_images_total", "Images (output rows) produced.", ["model"], registry=r)
         self.rejected = Counter(
             "ganserve_requests_rejected_total", "Requests refused or abandoned, by reason.",
             ["model", "reason"], registry=r)
         self.model_info = Gauge(
             "ganserve_model_info", "Served model versions (always 1).", ["model", "version", "kind", "provider"],
-            registry=r)
+            registry=r, multiprocess_mode="livemax")
+        self.workers = Gauge("ganserve_workers", "Server worker processes serving (summed over live workers).",
+                             registry=r, multiprocess_mode="livesum")
+        self.worker_starts = Counter("ganserve_worker_starts", "Worker processes started; more than "
+                                     "GANSERVE_WORKERS means workers died and were replaced.", registry=r)
+
+    def worker_started(self) -> None:
+        self.workers.set(1)
+        self.worker_starts.inc()
 
     def for_model(self, model: str) -> ModelMetrics:
         return ModelMetrics(self, model)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return multiproc.render() if multiproc.active() else generate_latest(self.registry)
 
 
 class ModelMetrics:

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from service.batcher import Batcher
+from service.context import note_model
 from service.errors import UnknownModel
+from service.logs import log_event
 from service.manifest import Manifest, ManifestError, load_manifest, sha256_file
 from service.metrics import Metrics, ModelMetrics
+from service.retry_after import RetryAfter
 from service.runtime import Runtime, RuntimeLoadError, warm_up_sizes
 from service.settings import Settings
 
@@ -71,11 +74,11 @@ class Registry:
         if versions is None:
             known = ", ".join(sorted(self.models)) or "none"
             raise UnknownModel(f"unknown model {name!r}; served models: {known}")
-        if version is None:
-            return self._latest[name]
-        if version not in versions:
+        if version is not None and version not in versions:
             raise UnknownModel(f"model {name!r} has no version {version!r}; versions: {', '.join(self.versions(name))}")
-        return versions[version]
+        model = self._latest[name] if version is None else versions[version]
+        note_model(model.name, model.version)  # for the current request's access line and trace
+        return model
 
     def versions(self, name: str) -> list[str]:
         return sorted(self.models.get(name, {}), key=version_order)
@@ -112,7 +115,8 @@ def load_version(version_dir: Path, settings: Settings, metrics: Metrics) -> Ser
     model_metrics = metrics.for_model(manifest.name)
     batcher = Batcher(runtime.run, max_batch_size=max_batch_size,
                       max_queue_delay_s=settings.max_queue_delay_ms / 1000, capacity=settings.queue_capacity,
-                      metrics=model_metrics, name=f"{manifest.name}:{manifest.version}")
+                      metrics=model_metrics, name=f"{manifest.name}:{manifest.version}",
+                      retry_after=RetryAfter(low_s=settings.retry_after_min_s, high_s=settings.retry_after_max_s))
     return ServedModel(manifest, runtime, batcher, model_metrics)
 
 
@@ -121,17 +125,18 @@ def load_registry(settings: Settings, metrics: Metrics) -> Registry:
     registry = Registry()
     root = settings.models_dir
     if not root.is_dir():
-        log.error("models directory %s does not exist; serving no models", root)
+        log_event(log, logging.ERROR, "models directory missing: serving no models", path=str(root))
         return registry
     for version_dir in sorted(p for p in root.glob("*/*") if p.is_dir() and not p.name.startswith(".")):
         try:
             model = load_version(version_dir, settings, metrics)
         except (ManifestError, RuntimeLoadError) as e:
-            log.error("skipping %s: %s", version_dir, e)
+            log_event(log, logging.ERROR, "model skipped", path=str(version_dir), reason=str(e))
             registry.skipped.append(Skipped(version_dir, str(e)))
             continue
         registry.add(model)
         metrics.model_info.labels(model=model.name, version=model.version, kind=model.manifest.kind.value,
                                   provider=model.provider).set(1)
-        log.info("loaded %s/%s (%s) on %s", model.name, model.version, model.manifest.kind.value, model.provider)
+        log_event(log, logging.INFO, "model loaded", model=model.name, version=model.version,
+                  kind=model.manifest.kind.value, provider=model.provider)
     return registry

@@ -60,7 +60,7 @@ def create_session(model: bytes, provider: str, intra_op_threads: int = 0, inter
         ort.set_default_logger_severity(4)  # a failed CUDA load is expected on some hosts; we report it ourselves
         try:
             session = ort.InferenceSession(model, options, providers=[CUDA, CPU])
-        except Exception as e:  # onnxruntime raises bare RuntimeError/Fail subclasses for provider problems
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises bare RuntimeError/Fail for provider problems
             session, reason = None, str(e)
         else:
             reason = "onnxruntime fell back to CPU (CUDA libraries missing?)"
@@ -140,4 +140,4 @@ class Runtime:
 def warm_up_sizes(max_batch_size: int) -> list[int]:
     """1, 2, 4, ... up to and including the batch limit."""
     sizes = [1 << i for i in range(max_batch_size.bit_length()) if 1 << i < max_batch_size]
-    return sizes + [max_batch_size]
+    return [*sizes, max_batch_size]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from service.noise import SEED_MAX
+from service.noise import SEED_MAX, Method
 from service.registry import Registry, ServedModel
 
-Label = StrictInt | StrictStr  # strict: JSON true must not become class 1
+BASE64 = r"^(data:[^,]*,)?(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+# A class, by index or by name: the one label type of the API. Strict, so that JSON true never becomes class 1.
+Label = StrictInt | StrictStr
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 
 
 class GenerateRequest(BaseModel):
@@ -25,10 +28,24 @@ class GenerateRequest(BaseModel):
     deadline_ms: int | None = Field(None, ge=1, description="shorten the server's deadline for this request")
 
 
+class InterpolateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seeds: list[Seed] = Field(min_length=2, max_length=2, description="the seeds at t = 0 and t = 1")
+    labels: list[Label] | None = Field(None, min_length=2, max_length=2,
+                                       description="conditional models: the classes at t = 0 and t = 1")
+    steps: int = Field(8, ge=2, le=64, description="images, both ends included")
+    method: Method = "slerp"
+    truncation: float = Field(1.0, gt=0.0, le=1.0)
+    version: str | None = None
+    deadline_ms: int | None = Field(None, ge=1)
+
+
 class TranslateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    image: str = Field(min_length=1, description="PNG or JPEG, base64 (a data: URL prefix is fine)")
+    image: str = Field(min_length=1, description="PNG or JPEG, base64 (a data: URL prefix is fine)",
+                       json_schema_extra={"pattern": BASE64})  # documented, not enforced: bad base64 is a 400
     version: str | None = None
     deadline_ms: int | None = Field(None, ge=1)
 

@@ -6,6 +6,7 @@ Bucket lists accept JSON (``[0.001, 0.01]``) or commas (``0.001,0.01``).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,12 +27,25 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    grpc_port: int = Field(default=8001, ge=0, le=65535, description="the gRPC (Open Inference Protocol) port; 0: off")
+    grpc_max_receive_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    grpc_max_send_bytes: int = Field(default=256 * 1024 * 1024, ge=1024, le=2047 * 1024 * 1024)
 
     max_batch_size: int = Field(default=64, ge=1, le=4096, description="items (images) per batch; 1 turns batching off")
     max_queue_delay_ms: float = Field(default=2.0, ge=0, le=1000)
     queue_capacity: int = Field(default=1024, ge=1, le=1_000_000, description="items waiting per model")
     deadline_ms: int = Field(default=10_000, ge=1, le=600_000)
     overload_status: int = Field(default=503, description="503 or 429 when the queue is full")
+    early_refusal: bool = Field(default=True, description="refuse requests for a full queue before routing and body "
+                                "parsing (service/shedding.py); false leaves every refusal to the routes")
+    retry_after_min_s: int = Field(default=1, ge=1, le=3600, description="lower bound of the adaptive Retry-After")
+    retry_after_max_s: int = Field(default=30, ge=1, le=3600, description="upper bound of the adaptive Retry-After")
+    refusal_hold_max_s: float = Field(default=1.0, ge=0, le=30, description="hold a connection that comes back "
+                                      "before its Retry-After for up to this long before deciding (0: never)")
+    # Connection-level protection in uvicorn (see docs/deployment.md, "Sizing the limits"): past limit_concurrency
+    # open connections (or requests in progress) uvicorn answers 503 itself; backlog is the listen() queue.
+    limit_concurrency: int = Field(default=1024, ge=0, le=1_000_000, description="0 turns the limit off")
+    backlog: int = Field(default=2048, ge=1, le=65535, description="pending TCP connections (capped by somaxconn)")
     max_images_per_request: int = Field(default=256, ge=1, le=4096)
 
     provider: Literal["auto", "cpu", "cuda"] = "auto"
@@ -45,6 +59,11 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
     max_upload_pixels: int = Field(default=16_000_000, ge=64, le=200_000_000)
+
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    access_log: bool = Field(default=True, description="one line per request on the ganserve.access logger")
+    tracing: bool = Field(default=False, description="OpenTelemetry spans, exported as the OTEL_* variables say")
 
     latency_buckets: Buckets = DEFAULT_LATENCY_BUCKETS
     batch_buckets: Buckets = DEFAULT_BATCH_BUCKETS
@@ -80,8 +99,18 @@ class Settings(BaseSettings):
             raise ValueError("GANSERVE_API_KEY must be at least 8 characters (or unset to turn auth off)")
         return value
 
+    @field_validator("tracing")
+    @classmethod
+    def _otel_installed(cls, value: bool) -> bool:
+        if value and importlib.util.find_spec("opentelemetry.sdk") is None:
+            raise ValueError("GANSERVE_TRACING=true needs OpenTelemetry: pip install 'ganserve[otel]'")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
+        if self.retry_after_min_s > self.retry_after_max_s:
+            raise ValueError(f"GANSERVE_RETRY_AFTER_MIN_S ({self.retry_after_min_s}) must be <= "
+                             f"GANSERVE_RETRY_AFTER_MAX_S ({self.retry_after_max_s})")
         if self.queue_capacity < self.max_images_per_request:
             raise ValueError(
                 f"GANSERVE_QUEUE_CAPACITY ({self.queue_capacity}) must be >= GANSERVE_MAX_IMAGES_PER_REQUEST "

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from service.batch_queue import Inputs, Part
+from service.context import ENCODE, QUEUE
 from service.errors import InferenceFailed
 from service.metrics import ModelMetrics
 
@@ -53,9 +54,12 @@ class Worker:
         outcomes: list[Outcome] = []
         offset = 0
         for part in parts:
-            chunk, offset = rows[offset:offset + part.size], offset + part.size
+            chunk, offset = rows[offset : offset + part.size], offset + part.size
+            encoding = time.perf_counter()
             try:
                 result = part.job.finish(chunk, part.start)
+                if part.job.record is not None:
+                    part.job.record.stage(ENCODE, encoding, time.perf_counter())
             except Exception as e:  # an encoding bug must fail its own request, not the batch
                 log.exception("batcher %s: finishing a request failed", self.name)
                 outcomes.append(InferenceFailed(f"post-processing failed: {type(e).__name__}"))
@@ -69,18 +73,23 @@ class Worker:
         if len(parts) == 1 and first.size == first.job.n:
             feeds = first.job.inputs
         else:
-            feeds = {k: np.concatenate([p.job.inputs[k][p.start:p.stop] for p in parts]) for k in first.job.inputs}
+            feeds = {k: np.concatenate([p.job.inputs[k][p.start : p.stop] for p in parts]) for k in first.job.inputs}
         started = time.perf_counter()
         try:
             rows = self.engine(feeds)
-        except Exception as e:  # onnxruntime raises its own exception types; the message is what matters
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own types; the message is what matters
             message = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
             log.warning("batcher %s: inference failed on a batch of %d: %s", self.name, total, message)
             return InferenceFailed(f"inference failed: {message}")
-        self.metrics.inference_duration.observe(time.perf_counter() - started)
+        ended = time.perf_counter()
+        self.metrics.inference_duration.observe(ended - started)
         if not isinstance(rows, np.ndarray) or rows.ndim == 0 or rows.shape[0] != total:
             got = rows.shape[0] if isinstance(rows, np.ndarray) and rows.ndim else "no"
             return InferenceFailed(f"the model returned {got} rows for a batch of {total}")
         self.metrics.batch_size.observe(total)
         self.metrics.images.inc(total)
+        for part in parts:  # for the request's trace: it waited until its batch started (thread hop included)
+            if part.job.record is not None:
+                part.job.record.stage(QUEUE, part.job.submitted, started)
+                part.job.record.ran(started, ended, total, part.size)
         return rows

@@ -12,6 +12,7 @@ Models (see tests/support/models.py): `gen` (unconditional, 1x8x8), `cgen` (cond
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -20,6 +21,10 @@ import pytest
 
 from tests.support.models import write_model_repo
 from tests.support.server import Server, running_server
+
+# Apps built in-process (create_app in a test) would otherwise all bind the default gRPC port 8001; servers
+# started with running_server get a free port of their own.
+os.environ["GANSERVE_GRPC_PORT"] = "0"
 
 
 @pytest.fixture

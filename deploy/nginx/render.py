@@ -17,7 +17,10 @@ from pathlib import Path
 TEMPLATE = Path(__file__).parent / "templates" / "ganserve.conf.template"
 # Passive health checks: after 3 failed tries (see proxy_next_upstream) within 2 s a replica gets no traffic for 2 s,
 # then one request probes it again. Short, because a draining or restarted replica comes back quickly.
-SERVER_PARAMS = "max_fails=3 fail_timeout=2s"
+# max_conns: at most 64 requests in flight per replica (all workers together: the upstream has a zone); when every replica is at its cap nginx
+# answers 503 + Retry-After itself, so a burst is shed at the balancer before it reaches (and melts) a replica.
+# Sizing: docs/deployment.md, "Sizing the limits".
+SERVER_PARAMS = "max_fails=3 fail_timeout=2s max_conns=64"
 VARIABLES = ("NGINX_PORT", "NGINX_RESOLVER", "GANSERVE_UPSTREAM_SERVERS")
 
 

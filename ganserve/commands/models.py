@@ -29,5 +29,5 @@ def run(client: Client, args: argparse.Namespace) -> int:
         rows.append((m.name, m.version, m.kind, f"{m.channels}x{m.height}x{m.width}", classes, m.provider or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return 0

@@ -37,7 +37,9 @@ def with_client(action: Callable[[Client, argparse.Namespace], int]) -> Callable
                         on_retry=say_retry) as client:
                 return action(client, args)
         except (GanserveError, OSError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            request_id = exc.request_id if isinstance(exc, GanserveError) else None
+            request = f" (request id {request_id})" if request_id else ""
+            print(f"error: {exc}{request}", file=sys.stderr)
             return 1
 
     return run

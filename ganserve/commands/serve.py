@@ -20,20 +20,24 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        description="Start the HTTP model server on the models in --models-dir.")
     p.add_argument("--host", help="interface to bind (default: $GANSERVE_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: $GANSERVE_PORT or 8000; 0 picks a free one)")
+    p.add_argument("--grpc-port", type=int, help="gRPC port (default: $GANSERVE_GRPC_PORT or 8001; 0 turns it off)")
     p.add_argument("--models-dir", help="model repository (default: $GANSERVE_MODELS_DIR or ./models)")
     p.add_argument("--workers", type=int, help="server processes, each with its own sessions and batchers (default: 1)")
-    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
-    p.add_argument("--access-log", action="store_true", help="log every request (costs throughput)")
+    p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"],
+                   help="(default: $GANSERVE_LOG_LEVEL or info)")
+    p.add_argument("--log-format", choices=["text", "json"], help="(default: $GANSERVE_LOG_FORMAT or text)")
+    p.add_argument("--access-log", action=argparse.BooleanOptionalAction,
+                   help="one line per request (default: $GANSERVE_ACCESS_LOG or on)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    for option, env in (("host", "HOST"), ("port", "PORT"), ("models_dir", "MODELS_DIR"), ("workers", "WORKERS")):
+    for option in ("host", "port", "grpc_port", "models_dir", "workers", "log_level", "log_format", "access_log"):
         value = getattr(args, option)
         if value is not None:
-            os.environ[f"GANSERVE_{env}"] = str(value)  # worker processes build their settings from the environment
+            os.environ[f"GANSERVE_{option.upper()}"] = str(value)  # workers build their settings from the environment
 
     from service.settings import Settings
 
@@ -47,18 +51,20 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     import uvicorn
-    from uvicorn.config import LOGGING_CONFIG
 
-    log_config = {**LOGGING_CONFIG, "loggers": {**LOGGING_CONFIG["loggers"],
-                                                "ganserve": {"handlers": ["default"], "level": args.log_level.upper()}}}
+    from service.logs import logging_config
+    from service.multiproc import shared_metrics_dir
 
     # uvicorn re-raises the SIGTERM it handled once it has shut down; with this no-op as the original handler
     # that ends the process with status 0 after the drain instead of "killed by SIGTERM".
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
-    uvicorn.run(
-        "service.app:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-        loop="uvloop", http="httptools", log_config=log_config, log_level=args.log_level, access_log=args.access_log,
-        timeout_graceful_shutdown=2,  # connections left after our drain are idle keep-alives
-        server_header=False,
-    )
+    with shared_metrics_dir(settings.workers):  # several workers: one scrape must see them all
+        uvicorn.run(
+            "service.app:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
+            loop="uvloop", http="httptools", log_config=logging_config(settings.log_format, settings.log_level),
+            log_level=settings.log_level, access_log=False,  # the service writes its own access line
+            timeout_graceful_shutdown=2,  # connections left after our drain are idle keep-alives
+            server_header=False,
+            limit_concurrency=settings.limit_concurrency or None, backlog=settings.backlog,  # docs/deployment.md
+        )
     return 0

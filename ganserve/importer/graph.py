@@ -78,7 +78,7 @@ def read_graph(path: Path) -> Graph:
     try:
         model = onnx.load_from_string(data)
         onnx.checker.check_model(model)
-    except Exception as e:  # protobuf's DecodeError, onnx's ValidationError, ...: the file is not a model
+    except Exception as e:  # noqa: BLE001 - protobuf's DecodeError, onnx's ValidationError, ...: the file is not a model
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ImportRefused(f"{path} is not a valid ONNX model ({first})") from None
     if not model.graph.node or not model.graph.output:

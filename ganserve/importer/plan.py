@@ -134,7 +134,7 @@ def plan_manifest(graph: Graph, o: ImportOptions) -> tuple[dict[str, Any], list[
 def _output_fields(graph: Graph, roles: Roles, o: ImportOptions, batch: Dim, notes: list[str]) -> dict[str, Any]:
     try:
         results = graph.session.run(None, dummy_inputs(roles, 1))
-    except Exception as e:  # onnxruntime's own exception types
+    except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
         raise ImportRefused(f"the model fails on dummy input at batch 1: {str(e).strip()[:400]}") from None
     shapes = {t.name: list(r.shape) for t, r in zip(graph.outputs, results, strict=True)}
     listing = ", ".join(f"{n!r} {s}" for n, s in shapes.items())

@@ -15,7 +15,7 @@ protected image to clients without the key.
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from starlette.requests import Request
@@ -26,6 +26,7 @@ from service.generation import png_text, render_pngs, require_generator, resolve
 from service.http import png_response, unless_disconnected
 from service.noise import SEED_MAX, seeded_noise
 from service.registry import ServedModel
+from service.schemas import Label
 from service.state import get_service
 
 PINNED_CACHE = "max-age=31536000, immutable"
@@ -36,9 +37,12 @@ ENCODING_REVISION = "1"
 router = APIRouter(tags=["generate"])
 
 
-# HEAD too: caches and `curl -I` revalidate with it.
-@router.api_route("/v1/models/{name}/images/{seed}.png", methods=["GET", "HEAD"], response_class=Response,
-                  responses={200: {"content": {"image/png": {}}}, 304: {"description": "the cached copy is current"}})
+_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}, 304: {"description": "the cached copy is current"}}
+
+
+# HEAD too: caches and `curl -I` revalidate with it (one route per method, so each has its own operation ID).
+@router.get("/v1/models/{name}/images/{seed}.png", response_class=Response, responses=_RESPONSES)
+@router.head("/v1/models/{name}/images/{seed}.png", response_class=Response, responses=_RESPONSES)
 async def image(
     name: str,
     seed: Annotated[str, Path(description="integer in 0..2**32-1")],
@@ -82,7 +86,7 @@ def _seed(text: str) -> int:
     return int(text)
 
 
-def _label(text: str | None) -> int | str | None:
+def _label(text: str | None) -> Label | None:
     """A class from the query string: digits are an index, anything else a class name."""
     if text is None or text == "":
         return None

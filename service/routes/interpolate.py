@@ -12,64 +12,17 @@ Class labels are indices, not vectors, so a conditional walk cannot blend two cl
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from service.generation import png_text, render_grid, render_pngs, require_generator, resolve_labels
 from service.http import json_bytes_response, png_response, read_json, unless_disconnected, wants_png
-from service.noise import SEED_MAX, seeded_noise
+from service.noise import path_noise
+from service.schemas import InterpolateRequest
 from service.state import get_service
-
-Label = int | str
-Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
-
-
-class InterpolateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    seeds: list[Seed] = Field(min_length=2, max_length=2, description="the seeds at t = 0 and t = 1")
-    labels: list[Label] | None = Field(None, min_length=2, max_length=2,
-                                       description="conditional models: the classes at t = 0 and t = 1")
-    steps: int = Field(8, ge=2, le=64, description="images, both ends included")
-    method: Literal["slerp", "lerp"] = "slerp"
-    truncation: float = Field(1.0, gt=0.0, le=1.0)
-    version: str | None = None
-    deadline_ms: int | None = Field(None, ge=1)
-
-
-def interpolate_noise(a: np.ndarray, b: np.ndarray, ts: np.ndarray, method: str) -> np.ndarray:
-    """(steps, latent) float32 between noise vectors `a` and `b` (latent,) at positions `ts` in [0, 1].
-
-    slerp follows the great circle between the two directions (and blends the norms linearly), which keeps
-    the samples at the radius where Gaussian noise lives; lerp cuts the chord, whose middle is shorter.
-    """
-    t = ts.astype(np.float64)[:, None]
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    if method == "lerp":
-        return ((1.0 - t) * a64 + t * b64).astype(np.float32)
-    na, nb = np.linalg.norm(a64), np.linalg.norm(b64)
-    ua, ub = a64 / na, b64 / nb
-    omega = np.arccos(np.clip(ua @ ub, -1.0, 1.0))
-    if np.sin(omega) < 1e-6:  # (anti)parallel: every great circle is as good, the chord is the honest answer
-        return ((1.0 - t) * a64 + t * b64).astype(np.float32)
-    direction = (np.sin((1.0 - t) * omega) * ua + np.sin(t * omega) * ub) / np.sin(omega)
-    out: np.ndarray = (direction * ((1.0 - t) * na + t * nb)).astype(np.float32)
-    return out
-
-
-def path_noise(body: InterpolateRequest, latent_dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """(positions t (steps,), noise (steps, latent) scaled by truncation) for a request."""
-    ts = np.linspace(0.0, 1.0, body.steps)
-    ends = seeded_noise(body.seeds, latent_dim, body.truncation)
-    noise = interpolate_noise(ends[0], ends[1], ts, body.method)
-    noise[0], noise[-1] = ends  # exactly the seeds' own noise, not a rounding of it
-    return ts, noise
-
 
 router = APIRouter(tags=["generate"])
 
@@ -89,7 +42,8 @@ async def interpolate(name: str, request: Request) -> Response:
     model = service.registry.get(name, body.version)
     manifest = require_generator(model)
     model.batcher.ensure_room(body.steps)  # refuse before building the path's noise, as generate does
-    ts, noise = path_noise(body, manifest.latent_dim or 0)
+    ts, noise = path_noise(body.seeds, steps=body.steps, method=body.method, truncation=body.truncation,
+                           latent_dim=manifest.latent_dim or 0)
     ends = resolve_labels(manifest, body.labels, body.seeds)
     labels = None if ends is None else np.where(ts < 0.5, ends[0], ends[1]).astype(np.int64)
     label_list = labels.tolist() if labels is not None else [None] * body.steps

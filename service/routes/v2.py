@@ -5,70 +5,41 @@
     -> {"model_name", "model_version",
         "outputs": [{"name": "image", "shape": [2, 1, 28, 28], "datatype": "FP32", "data": [...]}]}
 
-Tensors must match the manifest exactly (names, datatypes, fixed dimensions), be finite, and class labels must be in
-range, so one client's bad tensor can never break a batch it would share with others.
+Tensors may also travel as raw bytes after the JSON (the binary tensor data extension, tritonclient's default):
+see service/v2_codec.py. Bodies are parsed and answers encoded in a worker thread, never on the event loop;
+validation is service/oip.py's, shared with the gRPC surface.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import math
 from typing import Any
 
-import numpy as np
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.errors import InvalidRequest
-from service.http import json_bytes_response, parse_json, read_json_body, unless_disconnected
-from service.manifest import Role
-from service.registry import Registry, ServedModel
+from service import oip
+from service.context import ENCODE, staged
+from service.errors import PayloadTooLarge, UnsupportedMediaType
+from service.http import is_json, read_body, unless_disconnected
+from service.registry import ServedModel
 from service.state import Service, get_service
+from service.v2_codec import HEADER_LENGTH, InferRequest, ParsedRequest, decompress, encode_response, parse_request
 
 router = APIRouter(tags=["v2 (KServe Open Inference Protocol)"])
 
-DATATYPES = {"float32": "FP32", "float16": "FP16", "int64": "INT64", "int32": "INT32"}
 _BODY_LIMIT = 64 * 1024 * 1024
-
-
-class InferInput(BaseModel):
-    name: str
-    shape: list[int]
-    datatype: str
-    data: list[Any]
-    parameters: dict[str, Any] | None = None
-
-
-class RequestedOutput(BaseModel):
-    name: str
-    parameters: dict[str, Any] | None = None
-
-
-class InferRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    id: str | None = None
-    inputs: list[InferInput] = Field(min_length=1)
-    outputs: list[RequestedOutput] | None = None
-    parameters: dict[str, Any] | None = None
+# Room per tensor value in a JSON body: a float32 written out in full, its separator and pretty-printing indentation
+# (binary tensors take 8 bytes or fewer).
+_BYTES_PER_VALUE = 64
 
 
 @router.get("/v2")
 async def server_metadata() -> dict[str, Any]:
     """Server name, version and protocol extensions."""
-    return {"name": "ganserve", "version": "0.1.0", "extensions": []}
-
-
-def _metadata(model: ServedModel, registry: Registry) -> dict[str, Any]:
-    def tensor(spec: Any) -> dict[str, Any]:
-        return {"name": spec.name, "datatype": DATATYPES[spec.dtype],
-                "shape": [-1] + [d if isinstance(d, int) else -1 for d in spec.shape[1:]]}  # the batcher batches
-
-    m = model.manifest
-    return {"name": m.name, "versions": registry.versions(m.name), "platform": "onnxruntime_onnx",
-            "inputs": [tensor(s) for s in m.inputs.values()], "outputs": [tensor(m.outputs["image"])]}
+    return {"name": oip.SERVER_NAME, "version": oip.SERVER_VERSION, "extensions": oip.EXTENSIONS}
 
 
 @router.get("/v2/models/{name}")
@@ -76,7 +47,7 @@ def _metadata(model: ServedModel, registry: Registry) -> dict[str, Any]:
 async def model_metadata(name: str, request: Request, version: str | None = None) -> dict[str, Any]:
     """Tensor names, datatypes and shapes (-1 = any size)."""
     registry = get_service(request).registry
-    return _metadata(registry.get(name, version), registry)
+    return oip.metadata(registry.get(name, version), registry)
 
 
 @router.get("/v2/models/{name}/ready")
@@ -88,75 +59,51 @@ async def model_ready(name: str, request: Request, version: str | None = None) -
     return {"name": model.name, "version": model.version, "ready": service.lifecycle.ready}
 
 
-def to_feeds(model: ServedModel, body: InferRequest, max_rows: int) -> dict[str, np.ndarray]:
-    """Validate v2 input tensors against the manifest and turn them into feeds; InvalidRequest says what is wrong."""
-    m = model.manifest
-    specs = {spec.name: (role, spec) for role, spec in m.inputs.items()}
-    given = [t.name for t in body.inputs]
-    if sorted(given) != sorted(specs):
-        raise InvalidRequest(f"inputs are {given}; model {m.name!r} takes exactly {sorted(specs)}")
-    feeds: dict[str, np.ndarray] = {}
-    for tensor in body.inputs:
-        role, spec = specs[tensor.name]
-        want = DATATYPES[spec.dtype]
-        if tensor.datatype != want:
-            raise InvalidRequest(f"input {tensor.name!r} has datatype {tensor.datatype}; the model takes {want}")
-        if len(tensor.shape) != len(spec.shape) or any(d < 1 for d in tensor.shape) or any(
-                isinstance(w, int) and d != w for d, w in zip(tensor.shape[1:], spec.shape[1:], strict=True)):
-            want_shape = [d if isinstance(d, int) else -1 for d in spec.shape]
-            raise InvalidRequest(f"input {tensor.name!r} has shape {tensor.shape}; the model takes {want_shape}")
-        if tensor.shape[0] > max_rows:
-            raise InvalidRequest(f"input {tensor.name!r} has {tensor.shape[0]} rows; the limit is {max_rows}")
-        try:
-            raw = np.asarray(tensor.data)
-        except ValueError:
-            raise InvalidRequest(f"input {tensor.name!r}: data must be a flat or nested list of numbers") from None
-        integers = want in ("INT64", "INT32")
-        if raw.dtype.kind not in ("i", "u", "f") or (integers and raw.dtype.kind == "f"):
-            kind = "integers" if integers else "numbers"
-            raise InvalidRequest(f"input {tensor.name!r}: data must hold {kind}")
-        if raw.size != int(np.prod(tensor.shape)):
-            raise InvalidRequest(f"input {tensor.name!r}: shape {tensor.shape} needs {int(np.prod(tensor.shape))} "
-                                 f"values, data has {raw.size}")
-        array = raw.astype(spec.dtype).reshape(tensor.shape)
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
-            raise InvalidRequest(f"input {tensor.name!r} holds NaN or infinite values (or values too large for "
-                                 f"{want})")
-        if role is Role.label and integers and (
-                array.min() < 0 or array.max() >= (m.num_classes or 0)):
-            raise InvalidRequest(f"input {tensor.name!r}: class indices must be in 0..{(m.num_classes or 0) - 1}")
-        feeds[tensor.name] = array
-    if len({a.shape[0] for a in feeds.values()}) != 1:
-        raise InvalidRequest("every input must have the same batch size (first dimension)")
-    return feeds
+def body_limit(model: ServedModel, max_rows: int) -> int:
+    """The largest body that can hold a valid request for this model (64 MiB where a dimension is dynamic).
+
+    Parsing JSON holds the GIL even in a worker thread (pydantic, json and numpy alike: ~35 ms per MB), so a body
+    that cannot be valid is refused by its size, before it is parsed.
+    """
+    values = 0
+    for spec in model.manifest.inputs.values():
+        fixed = [d for d in spec.shape[1:] if isinstance(d, int)]
+        if len(fixed) < len(spec.shape) - 1:
+            return _BODY_LIMIT
+        values += math.prod(fixed)  # a label's row is one value
+    return min(_BODY_LIMIT, 64 * 1024 + max_rows * values * _BYTES_PER_VALUE)
 
 
-def _response(model: ServedModel, request_id: str | None, rows: list[np.ndarray]) -> bytes:
-    out = np.stack(rows)
-    payload: dict[str, Any] = {"model_name": model.name, "model_version": model.version}
-    if request_id is not None:
-        payload["id"] = request_id
-    payload["outputs"] = [{"name": model.manifest.outputs["image"].name, "datatype": "FP32",
-                           "shape": list(out.shape), "data": out.astype(np.float32).ravel().tolist()}]
-    return json.dumps(payload).encode()
+def _parse(model: ServedModel, body: bytes, header_length: str | None, encoding: str | None,
+           max_rows: int) -> tuple[ParsedRequest, dict[str, Any]]:
+    parsed = parse_request(decompress(body, encoding, body_limit(model, max_rows)), header_length)
+    oip.check_outputs(model, parsed.outputs)
+    return parsed, oip.to_feeds(model, parsed.tensors, max_rows)
 
 
-def _prepare(model: ServedModel, raw: bytes, max_rows: int) -> tuple[str | None, dict[str, np.ndarray]]:
-    """(request id, feeds) from the raw body: JSON parsing and array building, for a worker thread."""
-    body = parse_json(raw, InferRequest)
-    output = model.manifest.outputs["image"].name
-    for wanted in body.outputs or []:
-        if wanted.name != output:
-            raise InvalidRequest(f"unknown output {wanted.name!r}; the model has {[output]}")
-    return body.id, to_feeds(model, body, max_rows)
+def _answer(model: ServedModel, parsed: ParsedRequest, rows: list[Any]) -> Response:
+    output = oip.output_name(model)
+    binary = parsed.binary_outputs.get(output, parsed.binary_default)
+    body, headers = encode_response(model.name, model.version, parsed.id, output, oip.output_array(rows), binary)
+    return Response(body, headers=headers)
 
 
 async def _infer(service: Service, model: ServedModel, request: Request) -> Response:
-    model.batcher.ensure_room(1)  # refuse a full queue before reading and parsing up to 64 MiB of JSON
-    raw = await read_json_body(request, _BODY_LIMIT)
-    request_id, feeds = await asyncio.to_thread(_prepare, model, raw, service.settings.max_images_per_request)
-    rows = await unless_disconnected(request, model.batcher.run(feeds, None, service.timeout(None)))
-    return json_bytes_response(await asyncio.to_thread(_response, model, request_id, rows))
+    header_length = request.headers.get(HEADER_LENGTH)
+    if header_length is None and not is_json(request):
+        raise UnsupportedMediaType(f"send the body as application/json, or JSON + binary tensors with the "
+                                   f"Inference-Header-Content-Length header (got {request.headers['content-type']!r})")
+    model.batcher.ensure_room(1)  # under overload, refuse before paying for the parse
+    max_rows = service.settings.max_images_per_request
+    try:
+        body = await read_body(request, body_limit(model, max_rows))
+    except PayloadTooLarge as e:
+        raise PayloadTooLarge(f"{e.message}: model {model.name!r} takes at most {max_rows} rows per request") from None
+    parsed, feeds = await asyncio.to_thread(_parse, model, body, header_length,
+                                            request.headers.get("content-encoding"), max_rows)
+    work = model.batcher.run(feeds, None, service.timeout(parsed.deadline_ms))
+    rows = await unless_disconnected(request, work)
+    return await asyncio.to_thread(staged(ENCODE, lambda: _answer(model, parsed, rows)))
 
 
 _OPENAPI = {"requestBody": {"content": {"application/json": {"schema": InferRequest.model_json_schema()}}}}
@@ -164,7 +111,7 @@ _OPENAPI = {"requestBody": {"content": {"application/json": {"schema": InferRequ
 
 @router.post("/v2/models/{name}/infer", response_class=Response, openapi_extra=_OPENAPI)
 async def infer(name: str, request: Request) -> Response:
-    """Run the model on JSON tensors (latest version)."""
+    """Run the model on JSON or binary tensors (latest version)."""
     service = get_service(request)
     return await _infer(service, service.registry.get(name), request)
 
@@ -172,6 +119,6 @@ async def infer(name: str, request: Request) -> Response:
 @router.post("/v2/models/{name}/versions/{version}/infer", response_class=Response, openapi_extra=_OPENAPI,
              name="infer")  # the route name is the `endpoint` metrics label: one for both infer paths
 async def infer_version(name: str, version: str, request: Request) -> Response:
-    """Run one version of the model on JSON tensors."""
+    """Run one version of the model on JSON or binary tensors."""
     service = get_service(request)
     return await _infer(service, service.registry.get(name, version), request)

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import os
+import socket
 import subprocess
 import sys
-import threading
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
 
 from ganserve import cli
-from ganserve.client import AsyncClient, Retry
+from ganserve.client import Client
+from ganserve.commands import options
 from tests.client.conftest import API_KEY
-from tests.support.server import REPO
+from tests.service.test_api import samples
+from tests.service.test_lifecycle import wait_for
+from tests.support.models import write_generator
+from tests.support.server import REPO, Server, running_server
 
 CLIENT_COMMANDS = ["models", "generate", "interpolate", "translate"]
 
@@ -118,36 +123,48 @@ def test_api_key_option_and_environment(keyed_server_url: str, capsys) -> None:
     assert done.returncode == 0 and "cgen" in done.stdout
 
 
-def burst(url: str, seconds: float) -> threading.Thread:
-    """Keep the tight server's 8-item queue full for `seconds`: 8 workers re-sending 4-image requests."""
-
-    async def flood() -> None:
-        end = time.monotonic() + seconds
-        async with AsyncClient(url, retry=Retry(attempts=10_000, backoff=0.002, max_wait=0.005)) as c:
-            async def worker(i: int) -> None:
-                while time.monotonic() < end:
-                    await c.generate("dcgan", 4, seed=i)
-
-            await asyncio.gather(*(worker(i) for i in range(8)))
-
-    thread = threading.Thread(target=asyncio.run, args=(flood(),))
-    thread.start()
-    return thread
+@pytest.fixture(scope="module")
+def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A deliberately slow model (one image per batch, ~0.1-0.5 s each) behind a queue of 8 items."""
+    models = tmp_path_factory.mktemp("slow-cli") / "models"
+    write_generator(models, "slow", slow=512)
+    env = {"GANSERVE_MAX_BATCH_SIZE": "1", "GANSERVE_QUEUE_CAPACITY": "8", "GANSERVE_MAX_IMAGES_PER_REQUEST": "8"}
+    with running_server(models, env) as server:
+        yield server
 
 
-def test_generate_is_refused_while_the_queue_is_full_and_retries(tight_server_url: str, tmp_path: Path, capsys) -> None:
-    """An 8-image request cannot fit while others wait; the CLI says so, waits Retry-After, and then gets through."""
-    out = tmp_path / "grid.png"
-    for _ in range(5):  # the burst almost always keeps the queue busy; try again in the rare case it did not
-        thread = burst(tight_server_url, seconds=0.6)
-        time.sleep(0.2)
-        try:
-            code = cli.main(["generate", "--model", "dcgan", "--n", "8", "--seed", "1", "--out", str(out),
-                             "--retries", "5", "--url", tight_server_url])
-        finally:
-            thread.join()
-        err = capsys.readouterr().err
-        if "refused" in err:
-            break
+def queued(server: Server) -> float:
+    return samples(httpx.get(server.url + "/metrics").text, "ganserve_queue_items", model="slow")
+
+
+def test_generate_is_refused_while_the_queue_is_full_and_retries(slow_server: Server, tmp_path: Path, capsys,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An 8-image request cannot fit while another one waits; the CLI says so, waits Retry-After, then gets through.
+
+    No timing luck: a blocking client holds the queue (7 of its 8 images wait behind a slow model) until the CLI,
+    refused, starts its retry wait; that wait hangs the blocker up, which empties the queue, and returns once the
+    server's gauge says the queue is empty.
+    """
+    host, port = slow_server.url.removeprefix("http://").split(":")
+    body = b'{"n": 8}'
+    blocker = socket.create_connection((host, int(port)))
+    blocker.sendall(b"POST /v1/models/slow/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    waits: list[float] = []
+
+    def free_the_queue(seconds: float) -> None:
+        waits.append(seconds)
+        blocker.close()  # the server drops the queued images of a client that went away
+        wait_for(lambda: queued(slow_server) == 0)
+
+    try:
+        wait_for(lambda: queued(slow_server) >= 6)  # >= 5 slow images stand between the CLI and an empty queue
+        monkeypatch.setattr(options, "Client", functools.partial(Client, sleep=free_the_queue))
+        out = tmp_path / "grid.png"
+        code = cli.main(["generate", "--model", "slow", "--n", "8", "--seed", "1", "--out", str(out),
+                         "--retries", "5", "--url", slow_server.url])
+    finally:
+        blocker.close()
+    err = capsys.readouterr().err
     assert "attempt 1/5 refused (503: " in err and "retrying in 1.0s" in err
-    assert code == 0 and out.exists()
+    assert waits == [1.0] and code == 0 and out.exists()

@@ -43,8 +43,10 @@ def test_v2_infer_matches_generate(server_url: str) -> None:
     with Client(server_url) as c:
         out = c.infer("gen", {"z": seeded_noise([5], 8)})
         png = c.generate("gen", 1, seed=5).images[0].to_numpy()
+        as_json = c.infer("gen", {"z": seeded_noise([5], 8)}, binary=False)
     image = out["image"]
     assert image.shape == (1, 1, 8, 8) and image.dtype == np.float32
+    assert image.tobytes() == as_json["image"].tobytes()  # binary and JSON tensors: the same bits
     np.testing.assert_allclose((image[0, 0] + 1) * 127.5, png, atol=0.51)
 
 

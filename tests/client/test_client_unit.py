@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
@@ -62,9 +62,9 @@ def test_retries_503_and_honours_retry_after() -> None:
 def test_gives_up_with_overloaded_error_carrying_the_message() -> None:
     transport, seen = flaky([httpx.Response(503, headers={"Retry-After": "1"},
                                             json={"error": "queue full (1024 items)", "type": "queue_full"})] * 5)
-    with Client("http://test", transport=transport, sleep=lambda s: None, retry=2) as c:
-        with pytest.raises(errors.OverloadedError) as info:
-            c.models()
+    with (Client("http://test", transport=transport, sleep=lambda s: None, retry=2) as c,
+          pytest.raises(errors.OverloadedError) as info):
+        c.models()
     assert len(seen) == 2
     assert info.value.status_code == 503 and info.value.retry_after == 1.0
     assert info.value.message == "queue full (1024 items)" and info.value.error_type == "queue_full"
@@ -85,9 +85,9 @@ def test_retry_after_is_capped() -> None:
 ])
 def test_error_statuses_map_to_typed_errors_without_retry(status: int, cls: type[errors.APIError]) -> None:
     transport, seen = flaky([httpx.Response(status, json={"error": f"what to fix ({status})", "type": "t"})])
-    with Client("http://test", transport=transport, sleep=lambda s: None) as c:
-        with pytest.raises(cls, match=rf"what to fix \({status}\)") as info:
-            c.generate("gen")
+    with (Client("http://test", transport=transport, sleep=lambda s: None) as c,
+          pytest.raises(cls, match=rf"what to fix \({status}\)") as info):
+        c.generate("gen")
     assert len(seen) == 1 and info.value.status_code == status and isinstance(info.value, errors.GanserveError)
 
 
@@ -105,10 +105,10 @@ def test_connection_refused_is_retried_then_a_network_error() -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     told: list[tuple[int, float, str]] = []
-    with Client("http://test", transport=httpx.MockTransport(refuse), sleep=lambda s: None, retry=3,
-                on_retry=lambda *event: told.append(event)) as c:
-        with pytest.raises(errors.NetworkError, match="is it running"):
-            c.models()
+    with (Client("http://test", transport=httpx.MockTransport(refuse), sleep=lambda s: None, retry=3,
+                 on_retry=lambda *event: told.append(event)) as c,
+          pytest.raises(errors.NetworkError, match="is it running")):
+        c.models()
     assert len(calls) == 3
     assert [(attempt, reason) for attempt, _, reason in told] == [(1, "connection failed: connection refused"),
                                                                    (2, "connection failed: connection refused")]
@@ -121,9 +121,9 @@ def test_timeout_is_not_retried() -> None:
         calls.append(request)
         raise httpx.ReadTimeout("timed out", request=request)
 
-    with Client("http://test", transport=httpx.MockTransport(slow), timeout=0.5) as c:
-        with pytest.raises(errors.RequestTimeoutError, match="0.5s"):
-            c.generate("gen")
+    with (Client("http://test", transport=httpx.MockTransport(slow), timeout=0.5) as c,
+          pytest.raises(errors.RequestTimeoutError, match=r"0\.5s")):
+        c.generate("gen")
     assert len(calls) == 1
 
 
@@ -144,7 +144,8 @@ def test_request_shapes_and_api_key() -> None:
         c.interpolate("cgen", [1, 2], labels=[0, 9], steps=5, method="lerp")
         c.translate("translate", np.zeros((8, 8), np.float32))
         im = c.image("cgen", 42, label=3, truncation=0.7)
-        out = c.infer("gen", {"z": np.ones((1, 8), np.float32)})
+        out = c.infer("gen", {"z": np.ones((1, 8), np.float32)}, binary=False)
+        binary = c.infer("gen", {"z": np.ones((1, 8), np.float32)})
     assert all(r.headers["Authorization"] == "Bearer k3y" for r in seen)
     assert json.loads(seen[0].content) == {"n": 3, "seed": 7, "labels": [1, 2, 3], "truncation": 0.5}
     assert json.loads(seen[1].content) == {"seeds": [1, 2], "labels": [0, 9], "steps": 5, "method": "lerp"}
@@ -155,6 +156,27 @@ def test_request_shapes_and_api_key() -> None:
     v2 = json.loads(seen[4].content)["inputs"][0]
     assert v2 == {"name": "z", "shape": [1, 8], "datatype": "FP32", "data": [1.0] * 8}
     np.testing.assert_array_equal(out["image"], np.array([[0.5, -0.5]], np.float32))
+    size = int(seen[5].headers["Inference-Header-Content-Length"])
+    header = json.loads(seen[5].content[:size])
+    assert header["inputs"] == [{"name": "z", "shape": [1, 8], "datatype": "FP32",
+                                 "parameters": {"binary_data_size": 32}}]
+    assert header["parameters"] == {"binary_data_output": True}
+    assert seen[5].content[size:] == np.ones(8, "<f4").tobytes()
+    np.testing.assert_array_equal(binary["image"], out["image"])  # a JSON answer reads the same either way
+
+
+def test_infer_reads_binary_answers() -> None:
+    image = np.arange(6, dtype=np.float32).reshape(1, 6) / 7
+    header = json.dumps({"outputs": [{"name": "image", "shape": [1, 6], "datatype": "FP32",
+                                      "parameters": {"binary_data_size": 24}}]}).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=header + image.astype("<f4").tobytes(),
+                              headers={"Inference-Header-Content-Length": str(len(header))})
+
+    with Client("http://test/", transport=httpx.MockTransport(handler)) as c:
+        out = c.infer("gen", {"z": np.ones((1, 8), np.float32)})
+    assert out["image"].dtype == np.float32 and out["image"].tobytes() == image.tobytes()
 
 
 def test_url_and_key_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -181,7 +203,7 @@ async def test_async_client_retries_with_its_own_sleep() -> None:
 
 
 def test_parse_retry_after_accepts_seconds_and_http_dates() -> None:
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     assert parse_retry_after("3") == 3.0
     assert parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now=now) == 30.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None

@@ -53,6 +53,16 @@ def test_upstream_balances_by_least_connections_with_keepalive(http: list[Direct
     assert servers == [[a, *SERVER_PARAMS.split()] for a in UPSTREAMS]
 
 
+def test_each_replica_has_a_connection_cap_the_replica_can_take(http: list[Directive]) -> None:
+    # nginx sheds (503 via @no_replica) once every replica has max_conns requests in flight; the cap must sit
+    # below the replica's own connection limit, or the replica would refuse first, with uvicorn's plain 503
+    upstream = block(http, "upstream", "ganserve")
+    caps = {int(p.split("=")[1]) for d in upstream if d.name == "server" for p in d.args if p.startswith("max_conns=")}
+    assert len(caps) == 1
+    (cap,) = caps
+    assert 1 <= cap < Settings().limit_concurrency
+
+
 def test_upstream_keepalive_ends_before_the_replicas_does(http: list[Directive]) -> None:
     # If nginx reused a connection the replica was closing at that moment, the request would fail on it.
     replica_keepalive = inspect.signature(uvicorn.Config).parameters["timeout_keep_alive"].default

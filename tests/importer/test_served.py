@@ -46,7 +46,7 @@ def direct(onnx_path: Path, seeds: list[int], name: str) -> np.ndarray:
     """What the documented formula says the server must produce: seeded noise (reshaped), class (seed mod K)."""
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     inputs = session.get_inputs()
-    trailing = [d for d in inputs[0].shape[1:]]
+    trailing = list(inputs[0].shape[1:])
     outs = []
     for seed in seeds:  # one row at a time: works for the fixed-batch graph too
         feeds = {inputs[0].name: seeded_noise([seed], int(np.prod(trailing))).reshape(1, *trailing)}

@@ -135,6 +135,9 @@ def test_bad_v2_bodies(server: Server) -> None:
     check(httpx.post(url, json={"inputs": []}), 422, "invalid_request", "inputs")
     check(httpx.post(url, json={"inputs": [tensor()], "outputs": [{"name": "logits"}]}), 422, "invalid_request",
           "unknown output")
+    # more values than 256 rows of 8 could ever hold: refused by size, before any parsing
+    check(httpx.post(url, json={"inputs": [tensor(shape=[1, 8], data=[0.5] * 200_000)]}), 413, "payload_too_large",
+          "at most 256 rows")
 
 
 async def test_bad_requests_do_not_disturb_good_ones_sharing_their_batches(server: Server) -> None:

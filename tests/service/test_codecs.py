@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from service import codecs
 from service.codecs import b64decode, decode_upload, encode_png, grid, to_uint8
 from service.errors import InvalidImage, MalformedRequest, PayloadTooLarge
 
@@ -70,3 +73,22 @@ def test_base64() -> None:
     assert b64decode("data:image/png;base64,aGk=", "image") == b"hi"
     with pytest.raises(MalformedRequest, match="'image' is not valid base64"):
         b64decode("a b c", "image")
+
+
+def test_long_base64_is_decoded_in_slices_with_the_same_result_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codecs, "B64_SLICE", 8)
+    data = bytes(range(256)) * 3
+    text = base64.b64encode(data).decode()
+    assert b64decode(text, "image") == data
+    assert b64decode(base64.b64encode(data[:-1]).decode(), "image") == data[:-1]  # padding in the last slice
+    for odd in (text[:8] + "====" + text[12:], text[:20] + "*" + text[21:], text[:-1], text[:-4] + "A=AA",
+                text + "AAAA="):
+        try:
+            expected: bytes | str = base64.b64decode(odd, validate=True)
+        except binascii.Error as e:
+            expected = str(e)
+        try:
+            got: bytes | str = b64decode(odd, "image")
+        except MalformedRequest as e:
+            got = e.message.removeprefix("'image' is not valid base64 (").removesuffix(")")
+        assert got == expected

@@ -121,7 +121,7 @@ def test_a_full_queue_is_refused_at_once_with_the_configured_status(
     # >= 1 rather than an exact count: on a loaded machine the poll may miss any one value as items drain
     wait_for(lambda: queued(server) >= 1)
     refused = httpx.post(server.url + SLOW, json={"n": 8})  # does not fit while any of the busy items is queued
-    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 30  # adaptive, bounded
     assert refused.json()["type"] == "queue_full"
     busy.join(60)
     assert samples(httpx.get(server.url + "/metrics").text, "ganserve_requests_rejected_total", model="slow",

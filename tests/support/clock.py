@@ -41,8 +41,7 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-        while due := sorted((h for h in self._timers if not h.cancelled and h.when <= self.now),
-                            key=lambda h: h.when):
+        while due := sorted((h for h in self._timers if not h.cancelled and h.when <= self.now), key=lambda h: h.when):
             handle = due[0]
             self._timers.remove(handle)
             handle.callback()

@@ -82,7 +82,8 @@ def slow_generator(latent: int = LATENT, size: int = SIZE, work: int = 256, seed
     For tests that need a request to stay in flight (drain, deadlines, disconnects)."""
     rng = np.random.default_rng(seed)
     base = tiny_generator(latent, size, seed=seed).graph
-    init = list(base.initializer) + [
+    init = [
+        *base.initializer,
         numpy_helper.from_array(np.array([-1, 1, 1, 1], np.int64), "s1"),
         numpy_helper.from_array(np.array([1, 16, work, work], np.int64), "big"),
         _weights(rng, (16, 16, 3, 3), "K1", 0.1), _weights(rng, (16, 16, 3, 3), "K2", 0.1),

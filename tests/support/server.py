@@ -2,6 +2,7 @@
 
     with running_server(models_dir, env={"GANSERVE_MAX_BATCH_SIZE": "8"}) as server:
         httpx.get(server.url + "/v1/models")
+        tritonclient.grpc.InferenceServerClient(server.grpc)   # its gRPC port, also free and on loopback
         server.terminate()          # SIGTERM (graceful drain); server.wait() -> exit status
 
 The server's output goes to `server.log_path`; it is printed if the server fails to become ready.
@@ -36,6 +37,7 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    grpc: str = ""  # host:port of its gRPC server ("" when GANSERVE_GRPC_PORT=0)
 
     def terminate(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -69,17 +71,20 @@ def running_server(models_dir: Path, env: dict[str, str] | None = None, *, log_d
         port = free_port()
         log_path = (log_dir or models_dir.parent) / f"server-{port}.log"
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("GANSERVE_")}
-        child_env |= {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"} | (env or {})
+        child_env |= {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "GANSERVE_GRPC_PORT": str(free_port())}
+        child_env |= env or {}
         command = [sys.executable, "-m", "ganserve.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                    "--models-dir", str(models_dir), *(args or [])]
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, cwd=REPO, env=child_env, stdout=log, stderr=subprocess.STDOUT)
-        server = Server(f"http://127.0.0.1:{port}", process, log_path)
+        grpc_port = child_env["GANSERVE_GRPC_PORT"]
+        grpc = f"127.0.0.1:{grpc_port}" if grpc_port != "0" else ""
+        server = Server(f"http://127.0.0.1:{port}", process, log_path, grpc)
         try:
             _wait_ready(server, ready_timeout)
         except RuntimeError:
             _stop(process)
-            if attempt < 2 and "address already in use" in server.log().lower():
+            if attempt < 2 and any(m in server.log().lower() for m in ("address already in use", "failed to bind")):
                 continue
             raise
         try:

@@ -1,0 +1,156 @@
+"""Early refusal: answer a request for a model whose queue is full before routing, body parsing and middleware.
+
+Under a storm of clients that resend at once after a refusal (misconfigured retry loops, some proxies), each
+refusal taking the whole FastAPI path (routing, the API-key dependency, reading and validating the body, raising
+and rendering the error) costs the event loop ~0.4 ms, and the refusals starve the accepted work. This pure ASGI
+layer sits outside all of that. It reads the model from the path (`service/paths.py`), asks that model's batcher
+whether its queue is full (a full queue fits no request, whatever its size) and, if so, answers with the response
+the regular path would give (the same JSON body, status, `Retry-After` and metrics: it is rendered by the one
+errors-to-HTTP mapping, `service.http_errors`, and kept per model and Retry-After value) without
+reading the body.
+
+It steps aside (the regular path decides) whenever the answer could differ from the regular path's:
+
+- the queue has any room: requests that fit are never refused here;
+- the service is draining (the drain answer and its `Connection: close` come from `RequestGate`);
+- an API key is configured and the request does not carry it: refusing first would tell a stranger that the
+  model exists and is busy, so strangers get the regular 401 (the key check is a header look-up, ~1 us);
+- a method the endpoint does not serve (405), or an `If-None-Match` revalidation (may be a 304 with no work);
+- v1 paths whose version is chosen in the body or query: refused here only when every version's queue is full.
+
+A request whose body is invalid is refused here (503/429) instead of getting its 422 while the queue is full.
+
+Clients that ignore Retry-After. However cheap a refusal is, a closed loop of clients that resend at once keeps
+the event loop busy refusing, and on a small host that takes the cores the engine needs. So this layer remembers,
+per connection (client address and port), until when its last refusal asked it to wait. A connection that comes
+back earlier, while the queue is still full, is held until then (at most GANSERVE_REFUSAL_HOLD_MAX_S, 1 s by
+default; 0 turns holding off) and then decided afresh: if the queue has room by then, the request goes on to the
+regular path and is served; if not, it is refused. Clients that honour Retry-After are never held, and the held
+connections cost a timer each, not CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.auth import check_key
+from service.batcher import Batcher
+from service.errors import Overloaded, Unauthorized
+from service.http_errors import error_response
+from service.paths import ModelPath, model_path
+from service.state import Service
+
+_METHODS = {"image": ("GET", "HEAD")}  # every other model endpoint is POST
+Connection = tuple[str, int] | None  # ASGI's scope["client"]
+
+
+class RetryWindows:
+    """Per connection, until when its last refusal asked it to wait (monotonic seconds). Bounded: entries leave
+    once their time has passed (checked oldest first on every refusal), and past `limit` the oldest go."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, limit: int = 65_536) -> None:
+        self.clock, self.limit = clock, limit
+        self._until: dict[Connection, float] = {}
+
+    def early_by(self, connection: Connection) -> float:
+        """Seconds until `connection` was asked to come back (0.0 if it was not, or that time has passed)."""
+        until = self._until.get(connection)
+        return 0.0 if until is None else max(0.0, until - self.clock())
+
+    def refused(self, connection: Connection, retry_after_s: float) -> None:
+        now = self.clock()
+        self._until.pop(connection, None)  # re-inserted last: the dict stays (roughly) in order of expiry
+        self._until[connection] = now + retry_after_s
+        excess = len(self._until) - self.limit
+        stale: list[Connection] = []
+        for key, until in itertools.islice(self._until.items(), max(8, excess)):
+            if until > now and len(stale) >= excess:
+                break
+            stale.append(key)
+        for key in stale:
+            del self._until[key]
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+
+class EarlyRefusal:
+    def __init__(self, app: ASGIApp, service: Service, windows: RetryWindows | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:  # fmt: skip
+        self.app = app
+        self.service = service
+        self.windows = windows or RetryWindows()
+        self.sleep = sleep
+        self._rendered: dict[tuple[str, float], tuple[Message, Message]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            target = model_path(scope["path"])
+            if target is not None:
+                batcher = self._full_batcher(target)
+                if batcher is not None and self._may_refuse(scope, target):
+                    started = time.perf_counter()
+                    hold = min(self.windows.early_by(scope.get("client")), self.service.settings.refusal_hold_max_s)
+                    if hold > 0:  # came back before its Retry-After: wait, then decide again
+                        await self.sleep(hold)
+                        batcher = None if self.service.lifecycle.draining else self._full_batcher(target)
+                    if batcher is not None:
+                        await self._refuse(batcher, target, scope, send, started)
+                        return
+        await self.app(scope, receive, send)
+
+    def _full_batcher(self, target: ModelPath) -> Batcher | None:
+        """The batcher that would refuse this request, or None if its queue (any of them, for v1) has room."""
+        versions = self.service.registry.models.get(target.model)
+        if not versions:
+            return None
+        if target.version is not None:
+            model = versions.get(target.version)
+            return model.batcher if model is not None and model.batcher.full else None
+        if not all(model.batcher.full for model in versions.values()):
+            return None
+        return self.service.registry.get(target.model).batcher
+
+    def _may_refuse(self, scope: Scope, target: ModelPath) -> bool:
+        if scope["method"] not in _METHODS.get(target.endpoint, ("POST",)) or self.service.lifecycle.draining:
+            return False
+        headers = Headers(scope=scope)
+        if "if-none-match" in headers:
+            return False
+        try:  # a stranger must not learn that a model exists and is busy: the regular path answers its 401
+            check_key(self.service.settings.api_key, headers.get("x-api-key"), headers.get("authorization"))
+        except Unauthorized:
+            return False
+        return True
+
+    async def _refuse(self, batcher: Batcher, target: ModelPath, scope: Scope, send: Send, started: float) -> None:
+        error = batcher.refuse()
+        self.windows.refused(scope.get("client"), error.retry_after_s)
+        start, body = self._response(error)
+        # fresh copies: a middleware outside this one may add headers to the message it is given
+        await send({**start, "headers": list(start["headers"])})
+        await send(body)
+        metrics = self.service.model_metrics(target.model)
+        if metrics is not None:
+            metrics.request(target.endpoint, start["status"], time.perf_counter() - started)
+
+    def _response(self, error: Overloaded) -> tuple[Message, Message]:
+        key = (error.message, error.retry_after_s)
+        rendered = self._rendered.get(key)
+        if rendered is None:
+            response = error_response(error, self.service.settings.overload_status)
+            start: dict[str, Any] = {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.raw_headers,
+            }
+            rendered = (start, {"type": "http.response.body", "body": bytes(response.body)})
+            self._rendered[key] = rendered
+        return rendered
