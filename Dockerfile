@@ -45,7 +45,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     GANSERVE_DRAIN_TIMEOUT_S=20
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
-EXPOSE 8000
+EXPOSE 8000 8001
 # The service drains on SIGTERM (not-ready, finish accepted requests, exit 0); give it longer than
 # GANSERVE_DRAIN_TIMEOUT_S before the SIGKILL: `docker stop -t 30`, compose's stop_grace_period.
 STOPSIGNAL SIGTERM

@@ -54,9 +54,10 @@ class BaseClient:
     """Settings and request building shared by the sync and async clients."""
 
     def __init__(self, url: str | None, api_key: str | None, timeout: float, retry: Retry | int | None,
-                 on_retry: OnRetry | None) -> None:
+                 on_retry: OnRetry | None, admin_key: str | None = None) -> None:
         self.url = (url or os.environ.get("GANSERVE_URL") or DEFAULT_URL).rstrip("/")
         self.api_key = api_key if api_key is not None else os.environ.get("GANSERVE_API_KEY") or None
+        self.admin_key = admin_key if admin_key is not None else os.environ.get("GANSERVE_ADMIN_KEY") or None
         self.timeout = timeout
         self.retry = Retry(attempts=retry) if isinstance(retry, int) else retry or Retry()
         self.on_retry = on_retry
@@ -154,6 +155,22 @@ class BaseClient:
         if outputs:
             body["outputs"] = [{"name": o} for o in outputs]
         return Call("POST", path, _tensors, json=body)
+
+    # The model repository (needs GANSERVE_MODEL_CONTROL on the server; the admin key when it has one).
+
+    def _admin(self) -> dict[str, str] | None:
+        return {"Authorization": f"Bearer {self.admin_key}"} if self.admin_key else None
+
+    def _repository_index(self) -> Call[list[dict[str, str]]]:
+        return Call("POST", "/v2/repository/index", lambda r: list(r.json()), json={}, headers=self._admin())
+
+    def _load_model(self, name: str) -> Call[list[str]]:
+        return Call("POST", f"/v2/repository/models/{_q(name)}/load", lambda r: list(r.json()["versions"]), json={},
+                    headers=self._admin())
+
+    def _unload_model(self, name: str) -> Call[None]:
+        return Call("POST", f"/v2/repository/models/{_q(name)}/unload", lambda r: None, json={},
+                    headers=self._admin())
 
 
 def _request_id(response: httpx.Response) -> str | None:

@@ -7,7 +7,8 @@
         out.save_grid("threes.png")
         print(out.seeds, out.labels)            # [7, 8, ..., 14] [3, 3, ...]
 
-The URL and API key default to $GANSERVE_URL (else http://127.0.0.1:8000) and $GANSERVE_API_KEY.
+The URL and API key default to $GANSERVE_URL (else http://127.0.0.1:8000) and $GANSERVE_API_KEY; the admin key
+(for `load_model`, `unload_model`, `repository_index`) to $GANSERVE_ADMIN_KEY.
 Refusals for overload (503/429) are retried with back-off that honours Retry-After (see `ganserve.retry`);
 every other error status raises an `ganserve.errors.APIError` subclass that carries the server's message.
 Each call sends its own `X-Request-ID` (kept across retries); results and errors carry it as `request_id`, the
@@ -38,8 +39,8 @@ class Client(BaseClient):
     def __init__(self, url: str | None = None, *, api_key: str | None = None, timeout: float = 30.0,
                  retry: Retry | int | None = None, transport: httpx.BaseTransport | None = None,
                  headers: Mapping[str, str] | None = None, sleep: Callable[[float], None] = time.sleep,
-                 on_retry: OnRetry | None = None) -> None:
-        super().__init__(url, api_key, timeout, retry, on_retry)
+                 on_retry: OnRetry | None = None, admin_key: str | None = None) -> None:
+        super().__init__(url, api_key, timeout, retry, on_retry, admin_key)
         self._sleep = sleep
         self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport,
                                   headers=self._headers(headers))
@@ -81,6 +82,18 @@ class Client(BaseClient):
         faster), or with `binary=False` as JSON tensors."""
         return self._send(self._infer(model, inputs, outputs, binary))
 
+    def repository_index(self) -> list[dict[str, str]]:
+        """Every model in the server's repository, one row per version: name, version, state, reason."""
+        return self._send(self._repository_index())
+
+    def load_model(self, name: str) -> list[str]:
+        """(Re)load every version of `name` from the server's repository; returns the versions now served."""
+        return self._send(self._load_model(name))
+
+    def unload_model(self, name: str) -> None:
+        """Stop serving `name` once its accepted requests are answered."""
+        self._send(self._unload_model(name))
+
     def ready(self) -> bool:
         """Whether the server answers and is ready to serve (no retries, never raises for a refusal)."""
         try:
@@ -121,8 +134,9 @@ class AsyncClient(BaseClient):
     def __init__(self, url: str | None = None, *, api_key: str | None = None, timeout: float = 30.0,
                  retry: Retry | int | None = None, transport: httpx.AsyncBaseTransport | None = None,
                  headers: Mapping[str, str] | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, on_retry: OnRetry | None = None) -> None:
-        super().__init__(url, api_key, timeout, retry, on_retry)
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, on_retry: OnRetry | None = None,
+                 admin_key: str | None = None) -> None:
+        super().__init__(url, api_key, timeout, retry, on_retry, admin_key)
         self._sleep = sleep
         self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport,
                                        headers=self._headers(headers))
@@ -153,6 +167,15 @@ class AsyncClient(BaseClient):
     async def infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None, *,
                     binary: bool = True) -> Tensors:
         return await self._send(self._infer(model, inputs, outputs, binary))
+
+    async def repository_index(self) -> list[dict[str, str]]:
+        return await self._send(self._repository_index())
+
+    async def load_model(self, name: str) -> list[str]:
+        return await self._send(self._load_model(name))
+
+    async def unload_model(self, name: str) -> None:
+        await self._send(self._unload_model(name))
 
     async def ready(self) -> bool:
         try:

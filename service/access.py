@@ -101,17 +101,27 @@ def _route(scope: Scope) -> str | None:
     return path if hasattr(route, "methods") else f"{path}/{{path}}"  # a mount (the static files)
 
 
-def write_access_line(record: RequestRecord, end: float) -> None:
-    level = logging.DEBUG if record.path in QUIET_PATHS else logging.INFO
+def write_access_line(record: RequestRecord, end: float, *, quiet: bool | None = None, **extra: Any) -> None:
+    """The request's access line; `quiet` ones (health checks, scrapes) at debug level."""
+    quiet = record.path in QUIET_PATHS if quiet is None else quiet
+    level = logging.DEBUG if quiet else logging.INFO
     if not log.isEnabledFor(level):
         return
     status = record.status or CLIENT_GONE
     wait = record.queue_wait()
     fields: dict[str, Any] = {
-        "method": record.method, "route": record.route, "path": record.path, "model": record.model,
-        "version": record.version, "status": status, "duration_ms": round((end - record.started) * 1000, 3),
+        "method": record.method,
+        "route": record.route,
+        "path": record.path,
+        "model": record.model,
+        "version": record.version,
+        "status": status,
+        "duration_ms": round((end - record.started) * 1000, 3),
         "queue_wait_ms": None if wait is None else round(wait * 1000, 3),
-        "batch_size": record.batch_size or None, "images": record.images, "request_id": record.request_id,
+        "batch_size": record.batch_size or None,
+        "images": record.images,
+        "request_id": record.request_id,
         "client": record.client,
+        **extra,
     }
     log.log(level, "%s %s %d", record.method, record.route or record.path, status, extra={"fields": fields})

@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from service.access import RequestTracker
-from service.auth import check_api_key
+from service.auth import check_admin_key, check_api_key
 from service.http_errors import install_error_handlers
 from service.lifecycle import RequestGate, install_drain_on_sigterm
 from service.metrics import Metrics
 from service.openapi import install_openapi
 from service.registry import load_registry
-from service.routes import generate, health, images, interpolate, models, translate, v2
+from service.repository import ModelRepository
+from service.routes import generate, health, images, interpolate, models, repository, translate, v2
 from service.routes import metrics as scrape
 from service.rpc.server import GrpcServer, start_grpc
 from service.settings import Settings
@@ -61,15 +62,18 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
         from service import tracing  # only then: nothing of OpenTelemetry's SDK is loaded otherwise
 
         tracer = tracing.Tracer()
-    service = Service(settings, metrics)
+    service = Service(settings, metrics, tracer=tracer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.registry = await asyncio.to_thread(load_registry, settings, metrics)
         await service.registry.start()
-        service.lifecycle.ready = bool(service.registry.models)
+        service.repository = ModelRepository(service.registry, settings, metrics)
+        # with model control, an empty repository is a valid start: models can be loaded later
+        service.lifecycle.ready = bool(service.registry.models) or settings.model_control != "none"
         if not service.lifecycle.ready:
             log.error("no model could be loaded from %s: readiness stays 503", settings.models_dir)
+        poller = asyncio.create_task(service.repository.poll_forever()) if settings.model_control == "poll" else None
         restore = install_drain_on_sigterm(service.lifecycle, settings.drain_timeout_s)
         metrics.worker_started()
         grpc_server: GrpcServer | None = None
@@ -79,6 +83,8 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
         finally:
             metrics.workers.set(0)
             restore()
+            if poller is not None:
+                poller.cancel()
             service.lifecycle.ready = False
             if grpc_server is not None:
                 await grpc_server.stop()
@@ -91,6 +97,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
     app.state.service = service
     for router in PROTECTED_ROUTERS:
         app.include_router(router, dependencies=[Depends(check_api_key)])
+    app.include_router(repository.router, dependencies=[Depends(check_admin_key)])
     for router in OPEN_ROUTERS:
         app.include_router(router)
     install_error_handlers(app, settings.overload_status)

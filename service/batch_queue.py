@@ -29,6 +29,11 @@ Finish = Callable[[np.ndarray, int], Sequence[Any]]
 GroupKey = tuple[tuple[str, tuple[int, ...], str], ...]
 
 
+def as_rows(rows: np.ndarray, start: int) -> list[Any]:
+    """The finish of a job that wants the output rows themselves (nothing to encode)."""
+    return list(rows)
+
+
 class Job:
     """One request: its inputs (n rows), how to finish its rows, its deadline and the future its caller awaits."""
 

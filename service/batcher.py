@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from service.batch_queue import BatchQueue, Finish, Inputs, Job, Part
+from service.batch_queue import BatchQueue, Finish, Inputs, Job, Part, as_rows
 from service.errors import DeadlineExceeded, Draining, GanserveError, Overloaded
 from service.metrics import Metrics, ModelMetrics
 from service.retry_after import RetryAfter
@@ -53,10 +53,6 @@ class Timer(Protocol):
 
 def loop_timer(delay: float, callback: Callable[[], None]) -> Cancellable:
     return asyncio.get_running_loop().call_later(delay, callback)
-
-
-def _rows(rows: Any, start: int) -> list[Any]:
-    return list(rows)
 
 
 class Batcher:
@@ -95,6 +91,11 @@ class Batcher:
     @property
     def queued_items(self) -> int:
         return self._queue.items
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and no batch running (an unloaded model waits for this before it stops)."""
+        return self._queue.items == 0 and not self._busy
 
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name=f"batcher-{self.name}")
@@ -137,7 +138,7 @@ class Batcher:
             raise Draining("the server is shutting down; retry on another replica")
         now = self.clock()
         deadline = now + timeout if timeout is not None else float("inf")
-        job = Job(inputs, finish or _rows, deadline, asyncio.get_running_loop().create_future())
+        job = Job(inputs, finish or as_rows, deadline, asyncio.get_running_loop().create_future())
         self.ensure_room(job.n)
         self._queue.push(job, now)
         self._backlog = self._backlog or self._busy

@@ -44,8 +44,9 @@ class RequestRecord:
         "version",
     )
 
-    def __init__(self, request_id: str, method: str, path: str, client: str | None = None,
-                 started: float | None = None) -> None:
+    def __init__(
+        self, request_id: str, method: str, path: str, client: str | None = None, started: float | None = None
+    ) -> None:
         self.request_id = request_id
         self.method = method
         self.path = path

@@ -9,6 +9,8 @@
     │   ├── PayloadTooLarge        upload over the byte or pixel limit (decompression bombs too)
     │   ├── UnsupportedMediaType   body content type the endpoint does not take
     │   ├── Unauthorized           API key missing or wrong
+    │   ├── ModelControlOff        a repository call (load/unload) while GANSERVE_MODEL_CONTROL does not allow it
+    │   ├── LoadFailed             a model version could not be loaded; what was serving is untouched
     │   └── UnknownModel           no such model or version (names resolve only through the registry)
     ├── Unavailable                not now: retrying later (or elsewhere) may succeed; `retry_after_s` says when
     │   ├── Overloaded             the queue is full
@@ -64,6 +66,14 @@ class Unauthorized(ClientError):
 
 
 class UnknownModel(ClientError):
+    pass
+
+
+class ModelControlOff(ClientError):
+    pass
+
+
+class LoadFailed(ClientError):
     pass
 
 

@@ -32,7 +32,9 @@ from service.errors import (
     InferenceFailed,
     InvalidImage,
     InvalidRequest,
+    LoadFailed,
     MalformedRequest,
+    ModelControlOff,
     NotReady,
     Overloaded,
     PayloadTooLarge,
@@ -57,6 +59,8 @@ STATUS: dict[type[GanserveError], tuple[int, str]] = {
     UnsupportedMediaType: (415, "unsupported_media_type"),
     Unauthorized: (401, "unauthorized"),
     UnknownModel: (404, "unknown_model"),
+    ModelControlOff: (403, "model_control_off"),
+    LoadFailed: (400, "load_failed"),  # as Triton answers a failed load
     Unavailable: (503, "unavailable"),
     Overloaded: (503, "queue_full"),  # or 429: GANSERVE_OVERLOAD_STATUS
     Draining: (503, "draining"),

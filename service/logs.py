@@ -32,11 +32,12 @@ def log_event(logger: logging.Logger, level: int, message: str, **fields: Any) -
 
 
 def fields_of(record: logging.LogRecord) -> dict[str, Any]:
-    """The structured fields of a line: `fields`, other `extra=` keys, and the current request's ID."""
-    fields: dict[str, Any] = dict(getattr(record, "fields", None) or {})
-    for key, value in vars(record).items():
-        if key not in _BUILTIN and key not in ("fields", "color_message") and key not in fields:
-            fields[key] = value
+    """The structured fields of a line (`fields`, else any `extra=` keys) and the current request's ID."""
+    given = getattr(record, "fields", None)
+    if given is not None:
+        fields: dict[str, Any] = dict(given)
+    else:  # a plain `extra=` from other code
+        fields = {key: value for key, value in vars(record).items() if key not in _BUILTIN and key != "color_message"}
     if "request_id" not in fields:
         request = current()
         if request is not None:
@@ -52,8 +53,13 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line; a traceback (bugs only) goes in `exception`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {"ts": _timestamp(record), "level": record.levelname.lower(), "logger": record.name,
-                                "message": record.getMessage(), "pid": record.process}
+        line: dict[str, Any] = {
+            "ts": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
         line.update(fields_of(record))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
@@ -73,6 +79,8 @@ class TextFormatter(logging.Formatter):
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     if text == "" or any(c in text for c in ' "=\n\r\t'):
         return json.dumps(text)

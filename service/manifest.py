@@ -2,17 +2,11 @@
 
 A model version lives in ``models/<name>/<version>/`` as ``model.onnx`` plus ``manifest.json``::
 
-    {
-      "schema_version": 1,
-      "name": "dcgan-mnist", "version": "1", "kind": "unconditional",
-      "inputs":  {"noise": {"name": "z", "dtype": "float32", "shape": ["batch", 64]}},
-      "outputs": {"image": {"name": "image", "dtype": "float32", "shape": ["batch", 1, 28, 28]}},
-      "latent_dim": 64,
-      "image": {"channels": 1, "height": 28, "width": 28},
-      "output_range": [-1.0, 1.0],
-      "opset": 18, "sha256": "<hex of model.onnx>",
-      "provenance": {"family": "dcgan", "metrics": {...}}
-    }
+    {"schema_version": 1, "name": "dcgan-mnist", "version": "1", "kind": "unconditional",
+     "inputs":  {"noise": {"name": "z", "dtype": "float32", "shape": ["batch", 64]}},
+     "outputs": {"image": {"name": "image", "dtype": "float32", "shape": ["batch", 1, 28, 28]}},
+     "latent_dim": 64, "image": {"channels": 1, "height": 28, "width": 28}, "output_range": [-1.0, 1.0],
+     "opset": 18, "sha256": "<hex of model.onnx>", "provenance": {"family": "dcgan", "metrics": {...}}}
 
 Inputs and outputs are keyed by *role*, so the service never guesses which graph input is which:
 
@@ -26,13 +20,10 @@ translation    image: float32 [batch, C, H, W] image
 
 Images are NCHW float32 in ``output_range`` / ``input_range`` (``[-1, 1]`` for every shipped model).
 A dimension is an int, or a string naming a dynamic axis (the batch axis is always the first and dynamic).
-
-Schema version 2 (written by ``ganserve import`` for generators trained elsewhere) also describes:
-noise of any trailing shape (e.g. ``["batch", 100, 1, 1]``; ``latent_dim`` is the product), labels as int32
-indices or a float one-hot vector (``label_encoding: "onehot"``, shape ``["batch", num_classes]``), image
-tensors in ``"layout": "NHWC"``, and a fixed batch of 1 (every first dimension is ``1``). A version-1 reader
-refuses a version-2 manifest instead of misreading it. How these map to the service's own tensors is decided
-in ``service/adapters.py`` alone.
+Schema version 2 (written by ``ganserve import``) also describes noise of any trailing shape (``["batch", 100, 1,
+1]``: ``latent_dim`` is the product), int32 or float one-hot labels (``label_encoding: "onehot"``, ``["batch",
+num_classes]``), ``"layout": "NHWC"`` images and a fixed batch of 1 (every first dimension ``1``); a version-1
+reader refuses it rather than misread it. ``service/adapters.py`` alone maps these to the service's tensors.
 This module imports only pydantic and the standard library, so training code may import it.
 """
 
@@ -82,8 +73,10 @@ class TensorSpec(BaseModel):
     @model_validator(mode="after")
     def _batch_first(self) -> TensorSpec:
         if not isinstance(self.shape[0], str) and self.shape[0] != 1:
-            raise ValueError(f"tensor {self.name!r}: the first (batch) dimension must be dynamic, e.g. 'batch' "
-                             "(or 1, a fixed batch of one)")
+            raise ValueError(
+                f"tensor {self.name!r}: the first (batch) dimension must be dynamic, e.g. 'batch' "
+                "(or 1, a fixed batch of one)"
+            )
         if any(isinstance(d, int) and d <= 0 for d in self.shape):
             raise ValueError(f"tensor {self.name!r}: fixed dimensions must be positive, got {self.shape}")
         if self.layout is not None and len(self.shape) != 4:
@@ -145,21 +138,23 @@ class Manifest(BaseModel):
         roles = set(self.inputs)
         if roles != _REQUIRED_INPUTS[self.kind]:
             want = sorted(r.value for r in _REQUIRED_INPUTS[self.kind])
-            raise ValueError(f"a {self.kind.value} model takes inputs {want}, manifest lists {sorted(r.value for r in roles)}")
+            listed = sorted(r.value for r in roles)
+            raise ValueError(f"a {self.kind.value} model takes inputs {want}, manifest lists {listed}")
         if self.kind is Kind.translation:
             if self.input_image is None:
                 raise ValueError("a translation model needs 'input_image' (channels, height, width)")
-            if len(self.inputs[Role.image].shape) != 4 or self.inputs[Role.image].chw()[0] != self.input_image.channels:
-                raise ValueError(f"the image input {self.inputs[Role.image].shape} must be 4-d with "
-                                 f"{self.input_image.channels} channels (input_image)")
+            spec = self.inputs[Role.image]
+            if len(spec.shape) != 4 or spec.chw()[0] != self.input_image.channels:
+                raise ValueError(f"the image input {spec.shape} must be 4-d with input_image's channels")
         else:
             if self.latent_dim is None:
                 raise ValueError(f"a {self.kind.value} model needs 'latent_dim'")
-            noise = self.inputs[Role.noise]
-            trailing = noise.shape[1:]
-            if not trailing or not all(isinstance(d, int) for d in trailing) or math.prod(int(d) for d in trailing) != self.latent_dim:
-                raise ValueError(f"noise shape {noise.shape} does not match latent_dim {self.latent_dim} "
-                                 "(its fixed trailing dimensions must multiply to latent_dim)")
+            noise = self.inputs[Role.noise].shape
+            dims = [d for d in noise[1:] if isinstance(d, int)]
+            if not dims or len(dims) != len(noise) - 1 or math.prod(dims) != self.latent_dim:
+                raise ValueError(
+                    f"noise shape {noise} does not match latent_dim {self.latent_dim} (product of its dims)"
+                )
         if self.kind is Kind.conditional:
             if self.num_classes is None:
                 raise ValueError("a conditional model needs 'num_classes'")
@@ -175,8 +170,7 @@ class Manifest(BaseModel):
         if len({spec.fixed_batch for spec in [*self.inputs.values(), out]}) != 1:
             raise ValueError("either every tensor has a dynamic first (batch) dimension or every one is fixed at 1")
         if self.schema_version < 2 and self._uses_v2():
-            raise ValueError("noise shapes other than [batch, latent_dim], int32 or one-hot labels, NHWC images and "
-                             "a fixed batch of 1 need schema_version 2")
+            raise ValueError("noise not [batch, latent_dim], int32/one-hot labels, NHWC, fixed batch: schema_version 2")
         if self.output_range[0] >= self.output_range[1] or self.input_range[0] >= self.input_range[1]:
             raise ValueError("ranges must be (low, high) with low < high")
         if "/" in self.onnx_file or "\\" in self.onnx_file or self.onnx_file.startswith("."):
@@ -184,16 +178,14 @@ class Manifest(BaseModel):
         return self
 
     @property
-    def fixed_batch(self) -> bool:
-        """The graph takes exactly one row per run (the batcher then runs it one row at a time)."""
+    def fixed_batch(self) -> bool:  # the graph takes one row per run: the batcher feeds it one at a time
         return self.outputs["image"].fixed_batch
 
     def _uses_v2(self) -> bool:
-        noise = self.inputs.get(Role.noise)
-        label = self.inputs.get(Role.label)
-        specs = [*self.inputs.values(), self.outputs["image"]]
-        return (self.fixed_batch or self.label_encoding != "index" or any(s.layout for s in specs)
-                or (noise is not None and len(noise.shape) != 2) or (label is not None and label.dtype != "int64"))
+        noise, label = self.inputs.get(Role.noise), self.inputs.get(Role.label)
+        odd_noise, odd_label = noise is not None and len(noise.shape) != 2, label is not None and label.dtype != "int64"
+        layouts = [t.layout for t in [*self.inputs.values(), *self.outputs.values()]]
+        return any([self.fixed_batch, self.label_encoding != "index", odd_noise, odd_label, *layouts])
 
 
 def _check_label(spec: TensorSpec, encoding: str, num_classes: int | None) -> None:

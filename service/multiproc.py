@@ -76,8 +76,9 @@ def forget_dead_workers(path: str) -> list[int]:
     """Drop the live-gauge files of processes that are gone; returns their IDs."""
     from prometheus_client import multiprocess
 
-    dead = sorted({int(m[1]) for name in os.listdir(path) if (m := _LIVE_FILE.fullmatch(name))
-                   and not _alive(int(m[1]))})
+    dead = sorted(
+        {int(m[1]) for name in os.listdir(path) if (m := _LIVE_FILE.fullmatch(name)) and not _alive(int(m[1]))}
+    )
     for pid in dead:
         multiprocess.mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
     return dead

@@ -23,34 +23,55 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.routing import BaseRoute
 
-from service.auth import check_api_key
+from service.auth import check_admin_key, check_api_key
 from service.lifecycle import OPEN_PATHS
 from service.routing import api_routes
 from service.settings import Settings
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 ERROR_SCHEMA = {
-    "type": "object", "required": ["error", "type"], "additionalProperties": False,
-    "properties": {"error": {"type": "string", "description": "what went wrong and how to fix it"},
-                   "type": {"type": "string", "description": "a stable name for the kind of error"}},
+    "type": "object",
+    "required": ["error", "type"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {"type": "string", "description": "what went wrong and how to fix it"},
+        "type": {"type": "string", "description": "a stable name for the kind of error"},
+    },
 }
 HEADERS = {
-    "X-Request-ID": {"description": "the client's X-Request-ID if it was safe (1-128 of A-Z a-z 0-9 . _ ~ : @ + = / -), "
-                                    "else one the server made", "schema": {"type": "string"}, "required": True},
+    "X-Request-ID": {
+        "description": "the client's X-Request-ID if it was safe (1-128 of A-Z a-z 0-9 . _ ~ : @ + = / -), "
+        "else one the server made",
+        "schema": {"type": "string"},
+        "required": True,
+    },
     "Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}},
 }
 # Operations that put rows through a model's batcher: they can be refused for a full queue, time out, or fail.
-RUNS_MODEL = frozenset({"/v1/models/{name}/generate", "/v1/models/{name}/interpolate", "/v1/models/{name}/translate",
-                        "/v1/models/{name}/images/{seed}.png", "/v2/models/{name}/infer",
-                        "/v2/models/{name}/versions/{version}/infer"})
+RUNS_MODEL = frozenset(
+    {
+        "/v1/models/{name}/generate",
+        "/v1/models/{name}/interpolate",
+        "/v1/models/{name}/translate",
+        "/v1/models/{name}/images/{seed}.png",
+        "/v2/models/{name}/infer",
+        "/v2/models/{name}/versions/{version}/infer",
+    }
+)
 DESCRIPTIONS = {
-    400: "the body is not JSON, not base64 or not a parsable form", 401: "missing or wrong API key",
-    404: "no such model or version", 413: "the body or the image is over the limit",
+    400: "the body is not JSON, not base64 or not a parsable form; for a model load: a version could not be loaded "
+    "(the reason says why; what was serving is untouched)",
+    401: "missing or wrong API key (the admin key for /v2/repository when GANSERVE_ADMIN_KEY is set)",
+    403: "model control is off (GANSERVE_MODEL_CONTROL=none), or load/unload while it is poll; the message says "
+    "how to enable it",
+    404: "no such model or version",
+    413: "the body or the image is over the limit",
     415: "the body's content type is not one this operation takes",
     422: "a value is out of range, inconsistent with the model, or the image cannot be used",
     429: "the model's queue is full (GANSERVE_OVERLOAD_STATUS=429); retry after Retry-After",
-    500: "the model failed on this request", 503: "draining for shutdown, not ready, or the model's queue is full; "
-                                                   "retry after Retry-After (on another replica when draining)",
+    500: "the model failed on this request",
+    503: "draining for shutdown, not ready, or the model's queue is full; "
+    "retry after Retry-After (on another replica when draining)",
     504: "the request's deadline passed before it ran",
 }
 
@@ -58,8 +79,7 @@ DESCRIPTIONS = {
 def install_openapi(app: FastAPI, settings: Settings) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                                 routes=app.routes)
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             app.openapi_schema = document(schema, app.routes, settings)
         return app.openapi_schema
 
@@ -84,6 +104,12 @@ def statuses(route: Any, method: str, has_body: bool, settings: Settings) -> set
         out |= {422, 500, 503, 504} | ({429} if settings.overload_status == 429 else set())
     if path == "/v2/health/ready":
         out.add(503)
+    if any(d.call is check_admin_key for d in route.dependant.dependencies):  # the model repository
+        out.add(403)
+        if settings.admin_key is not None or settings.api_key is not None:
+            out.add(401)
+        if path.endswith("/load"):
+            out.add(400)
     return out
 
 
@@ -105,15 +131,16 @@ def document(schema: dict[str, Any], routes: list[BaseRoute], settings: Settings
     return schema
 
 
-def _complete(operation: dict[str, Any], route: Any, method: str, settings: Settings,
-              defs: dict[str, Any]) -> None:
+def _complete(operation: dict[str, Any], route: Any, method: str, settings: Settings, defs: dict[str, Any]) -> None:
     body = operation.get("requestBody")
     if body is not None and any(_required_fields(c.get("schema", {}), defs) for c in body["content"].values()):
         body["required"] = True
     responses = operation.setdefault("responses", {})
     for status in sorted(statuses(route, method, body is not None, settings)):
-        responses[str(status)] = {"description": DESCRIPTIONS[status], "content": {"application/json": {
-            "schema": ERROR}}}
+        responses[str(status)] = {
+            "description": DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": ERROR}},
+        }
     if route.path_format == "/metrics":
         responses["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
     for status, response in responses.items():

@@ -69,6 +69,16 @@ class Registry:
         versions = self.models[model.name]
         self._latest[model.name] = versions[max(versions, key=version_order)]
 
+    def replace(self, name: str, versions: dict[str, ServedModel]) -> None:
+        """Serve exactly `versions` of `name` from now on: one step on the event loop, so no request sees a mix."""
+        self.models[name] = dict(versions)
+        self._latest[name] = versions[max(versions, key=version_order)]
+
+    def remove(self, name: str) -> dict[str, ServedModel]:
+        """Stop resolving `name`; returns what was served (for the caller to drain and stop)."""
+        self._latest.pop(name, None)
+        return self.models.pop(name, {})
+
     def get(self, name: str, version: str | None = None) -> ServedModel:
         versions = self.models.get(name)
         if versions is None:

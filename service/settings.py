@@ -10,7 +10,7 @@ import importlib.util
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075,
@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     intra_op_spinning: bool = Field(default=False, description="let idle onnxruntime threads spin (costs CPU)")
 
     api_key: SecretStr | None = None
+    # Live model management (the OIP repository extension, /v2/repository/...): none = the models found at start-up
+    # are served until exit; explicit = load/unload on request; poll = rescan models_dir every poll_s seconds.
+    model_control: Literal["none", "explicit", "poll"] = "none"
+    poll_s: float = Field(default=5.0, ge=0.05, le=3600)
+    admin_key: SecretStr | None = Field(default=None, description="needed by /v2/repository calls when set")
     protect_metrics: bool = False
     drain_timeout_s: float = Field(default=20.0, ge=0, le=3600)
 
@@ -90,19 +95,20 @@ class Settings(BaseSettings):
             raise ValueError("GANSERVE_OVERLOAD_STATUS must be 503 or 429")
         return value
 
-    @field_validator("api_key")
+    @field_validator("api_key", "admin_key")
     @classmethod
-    def _strong_enough(cls, value: SecretStr | None) -> SecretStr | None:
+    def _strong_enough(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None and value.get_secret_value() == "":
             return None
         if value is not None and len(value.get_secret_value()) < 8:
-            raise ValueError("GANSERVE_API_KEY must be at least 8 characters (or unset to turn auth off)")
+            raise ValueError(f"GANSERVE_{(info.field_name or '').upper()} must be at least 8 characters "
+                             "(or unset to turn auth off)")
         return value
 
     @field_validator("tracing")
     @classmethod
     def _otel_installed(cls, value: bool) -> bool:
-        if value and importlib.util.find_spec("opentelemetry.sdk") is None:
+        if value and not _installed("opentelemetry.sdk"):
             raise ValueError("GANSERVE_TRACING=true needs OpenTelemetry: pip install 'ganserve[otel]'")
         return value
 
@@ -117,3 +123,10 @@ class Settings(BaseSettings):
                 f"({self.max_images_per_request}), or the largest request could never be queued"
             )
         return self
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False

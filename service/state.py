@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from starlette.requests import Request
 
 from service.lifecycle import Lifecycle
 from service.metrics import Metrics, ModelMetrics
 from service.registry import Registry
+from service.repository import ModelRepository
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.tracing import Tracer
 
 
 @dataclass(eq=False)
@@ -19,6 +23,8 @@ class Service:
     metrics: Metrics
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     registry: Registry = field(default_factory=Registry)
+    repository: ModelRepository | None = None  # live model management; built by the lifespan
+    tracer: Tracer | None = None  # OpenTelemetry, when GANSERVE_TRACING is on
 
     def model_metrics(self, name: str) -> ModelMetrics | None:
         """Per-model metrics for a *served* name only, so clients cannot mint label values."""

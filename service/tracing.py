@@ -44,7 +44,8 @@ def exporter_from_env() -> SpanExporter | None:
     if kind != "otlp":
         raise ValueError(f"OTEL_TRACES_EXPORTER={kind!r} is not supported here: use otlp, console or none")
     protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
+    )
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
 
@@ -77,11 +78,16 @@ class Tracer:
         """The request's span, a child of the caller's when `headers` carry a valid traceparent."""
         parent = None
         if headers is not None:
-            carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in headers
-                       if k in (b"traceparent", b"tracestate")}
+            carrier = {
+                k.decode("latin-1"): v.decode("latin-1") for k, v in headers if k in (b"traceparent", b"tracestate")
+            }
             parent = propagate.extract(carrier)
-        return self._tracer.start_span(f"{record.method} {record.path}", context=parent, kind=trace.SpanKind.SERVER,
-                                       start_time=self._ns(record.started))
+        return self._tracer.start_span(
+            f"{record.method} {record.path}",
+            context=parent,
+            kind=trace.SpanKind.SERVER,
+            start_time=self._ns(record.started),
+        )
 
     @staticmethod
     def traceparent(span: Span) -> str:
@@ -95,9 +101,13 @@ class Tracer:
         if record.route is not None:
             span.update_name(f"{record.method} {record.route}")
             span.set_attribute("http.route", record.route)
-        attributes: dict[str, str | int] = {"http.request.method": record.method, "url.path": record.path,
-                      "http.response.status_code": record.status, "ganserve.request_id": record.request_id,
-                      "ganserve.images": record.images}
+        attributes: dict[str, str | int] = {
+            "http.request.method": record.method,
+            "url.path": record.path,
+            "http.response.status_code": record.status,
+            "ganserve.request_id": record.request_id,
+            "ganserve.images": record.images,
+        }
         if record.model is not None:
             attributes |= {"ganserve.model": record.model, "ganserve.model_version": record.version or ""}
         if record.client is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from service.batch_queue import Inputs, Part
+from service.batch_queue import Inputs, Part, as_rows
 from service.context import ENCODE, QUEUE
 from service.errors import InferenceFailed
 from service.metrics import ModelMetrics
@@ -58,7 +58,7 @@ class Worker:
             encoding = time.perf_counter()
             try:
                 result = part.job.finish(chunk, part.start)
-                if part.job.record is not None:
+                if part.job.record is not None and part.job.finish is not as_rows:
                     part.job.record.stage(ENCODE, encoding, time.perf_counter())
             except Exception as e:  # an encoding bug must fail its own request, not the batch
                 log.exception("batcher %s: finishing a request failed", self.name)

@@ -4,8 +4,8 @@
     graph.inputs[0]   -> Tensor(name="z", dtype="float32", shape=["batch", 100, 1, 1])
     graph.ranges["image"] -> ((-1.0, 1.0), "Tanh")   # the final activation, seen through reshapes
 
-Tensors and shapes come from onnxruntime (the session the service will build), the node graph from `onnx`,
-which onnxruntime does not expose. No torch.
+Tensors and shapes come from onnxruntime (the session the service will build), the node graph from proto.py
+(onnxruntime does not expose nodes; the `onnx` package is not part of the serving install). No torch.
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import onnx
 import onnxruntime as ort
-from onnx import numpy_helper
 
 from ganserve.importer.errors import ImportRefused
+from ganserve.importer.proto import Model, Node, parse_model
 from service.runtime import RuntimeLoadError, create_session
 
 Dim = int | str | None
@@ -70,79 +68,62 @@ def _tensor(arg: ort.NodeArg) -> Tensor:
 
 
 def read_graph(path: Path) -> Graph:
-    """Load `path` with onnx (graph) and onnxruntime (session, CPU); refuse anything that is not a usable model."""
+    """Parse `path` (nodes) and load it in onnxruntime (session, CPU); refuse anything that is not a usable model."""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise ImportRefused(f"cannot read {path}: {e.strerror or e}") from None
     try:
-        model = onnx.load_from_string(data)
-        onnx.checker.check_model(model)
-    except Exception as e:  # noqa: BLE001 - protobuf's DecodeError, onnx's ValidationError, ...: the file is not a model
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ImportRefused(f"{path} is not a valid ONNX model ({first})") from None
-    if not model.graph.node or not model.graph.output:
+        model = parse_model(data)
+    except ValueError as e:
+        raise ImportRefused(f"{path} is not a valid ONNX model ({e})") from None
+    if not model.nodes or not model.outputs:
         raise ImportRefused(f"{path} is not a valid ONNX model (its graph is empty)")
     try:
         session = create_session(data, "cpu")
     except RuntimeLoadError as e:
-        raise ImportRefused(f"{path}: {e}") from None
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    producer = f"{model.producer_name} {model.producer_version}".strip()
+        raise ImportRefused(f"{path} is not a valid ONNX model: {e}") from None
     graph = Graph(
         [_tensor(a) for a in session.get_inputs()],
         [_tensor(a) for a in session.get_outputs()],
-        opset,
-        producer,
+        model.opset,
+        model.producer,
         session,
         data,
     )
     for out in graph.outputs:
-        bound = final_range(model.graph, out.name)
+        bound = final_range(model, out.name)
         if bound is not None:
             graph.ranges[out.name] = bound
     return graph
 
 
-def final_range(graph: onnx.GraphProto, output: str) -> tuple[Range, str] | None:
+def final_range(model: Model, output: str) -> tuple[Range, str] | None:
     """The range fixed by the last value-changing op before `output` (Tanh, Sigmoid, Clip), if there is one."""
-    producers = {o: n for n in graph.node for o in n.output}
+    producers = {o: n for n in model.nodes for o in n.outputs}
     name = output
-    for _ in range(len(graph.node)):
+    for _ in range(len(model.nodes)):
         node = producers.get(name)
         if node is None:
             return None
         if node.op_type in _BOUNDED:
             return _BOUNDED[node.op_type], node.op_type
         if node.op_type == "Clip":
-            bounds = _clip_bounds(graph, node, producers)
+            bounds = _clip_bounds(model, node)
             return (bounds, "Clip") if bounds is not None else None
-        if node.op_type not in _SHAPE_ONLY or not node.input:
+        if node.op_type not in _SHAPE_ONLY or not node.inputs:
             return None
         if node.op_type == "Concat":  # every part must carry the same bound
-            parts = {final_range(graph, i) for i in node.input}
+            parts = {final_range(model, i) for i in node.inputs}
             return parts.pop() if len(parts) == 1 else None
-        name = node.input[0]
+        name = node.inputs[0]
     return None
 
 
-def _clip_bounds(graph: onnx.GraphProto, node: onnx.NodeProto, producers: dict[str, onnx.NodeProto]) -> Range | None:
-    attrs = {a.name: a.f for a in node.attribute}
-    if "min" in attrs and "max" in attrs:  # opset < 11
-        return float(attrs["min"]), float(attrs["max"])
-    if len(node.input) < 3 or not node.input[1] or not node.input[2]:
+def _clip_bounds(model: Model, node: Node) -> Range | None:
+    if "min" in node.floats and "max" in node.floats:  # opset < 11: attributes
+        return node.floats["min"], node.floats["max"]
+    if len(node.inputs) < 3 or not node.inputs[1] or not node.inputs[2]:
         return None
-    lo, hi = _constant(graph, node.input[1], producers), _constant(graph, node.input[2], producers)
+    lo, hi = model.constant(node.inputs[1]), model.constant(node.inputs[2])
     return (lo, hi) if lo is not None and hi is not None else None
-
-
-def _constant(graph: onnx.GraphProto, name: str, producers: dict[str, onnx.NodeProto]) -> float | None:
-    for init in graph.initializer:
-        if init.name == name:
-            return float(np.asarray(numpy_helper.to_array(init)).reshape(-1)[0])
-    node = producers.get(name)
-    if node is not None and node.op_type == "Constant":
-        for attr in node.attribute:
-            if attr.name == "value":
-                return float(np.asarray(numpy_helper.to_array(attr.t)).reshape(-1)[0])
-    return None

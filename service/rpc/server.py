@@ -24,6 +24,7 @@ from service.auth import check_key
 from service.errors import Unauthorized
 from service.grpc_errors import grpc_status, trailing_metadata
 from service.rpc import health_pb2_grpc, inference_pb2_grpc
+from service.rpc.access import RequestTracking
 from service.rpc.health import HealthServicer
 from service.rpc.servicer import InferenceServicer
 from service.state import Service
@@ -75,8 +76,9 @@ async def start_grpc(service: Service) -> GrpcServer | None:
     settings = service.settings
     if settings.grpc_port == 0:
         return None
+    tracking = RequestTracking(service.tracer, settings.access_log)  # first: IDs and access lines for refusals too
     server = grpc.aio.server(
-        interceptors=[ApiKey(settings.api_key)] if settings.api_key is not None else [],
+        interceptors=[tracking, ApiKey(settings.api_key)] if settings.api_key is not None else [tracking],
         options=[
             ("grpc.max_receive_message_length", settings.grpc_max_receive_bytes),
             ("grpc.max_send_message_length", settings.grpc_max_send_bytes),

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from service import oip
+from service.context import ENCODE, staged
 from service.errors import Draining, GanserveError, InvalidRequest, MalformedRequest
 from service.grpc_errors import grpc_status, trailing_metadata
 from service.http_errors import to_http
@@ -101,7 +102,7 @@ class InferenceServicer(inference_pb2_grpc.GRPCInferenceServiceServicer):  # typ
                 grpc_ms = max(1, int(remaining * 1000))
                 deadline_ms = grpc_ms if deadline_ms is None else min(deadline_ms, grpc_ms)
             rows = await model.batcher.run(feeds, None, service.timeout(deadline_ms))
-            response = await asyncio.to_thread(_response, model, request.id, rows)
+            response = await asyncio.to_thread(staged(ENCODE, lambda: _response(model, request.id, rows)))
             status = 200
             return response
         except GanserveError as e:

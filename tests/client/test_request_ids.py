@@ -45,8 +45,10 @@ def test_errors_carry_the_id_of_the_call_that_failed() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectTimeout("slow", request=request)
 
-    with Client("http://test", transport=httpx.MockTransport(refuse)) as c, pytest.raises(
-            errors.RequestTimeoutError) as timed_out:
+    with (
+        Client("http://test", transport=httpx.MockTransport(refuse)) as c,
+        pytest.raises(errors.RequestTimeoutError) as timed_out,
+    ):
         c.models()
     assert timed_out.value.request_id is not None and len(timed_out.value.request_id) == 32
 
@@ -58,12 +60,21 @@ def test_every_result_type_has_the_id() -> None:
             return httpx.Response(200, content=png(), headers={"Content-Type": "image/png", **rid})
         if request.url.path == "/v1/models":
             return httpx.Response(200, json={"models": [{"name": "gen", "kind": "unconditional"}]}, headers=rid)
-        return httpx.Response(200, headers=rid, json={"model_name": "gen", "outputs": [
-            {"name": "image", "shape": [1, 2], "datatype": "FP32", "data": [0.5, -0.5]}]})
+        return httpx.Response(
+            200,
+            headers=rid,
+            json={
+                "model_name": "gen",
+                "outputs": [{"name": "image", "shape": [1, 2], "datatype": "FP32", "data": [0.5, -0.5]}],
+            },
+        )
 
     with Client("http://test", transport=httpx.MockTransport(handler)) as c:
-        found = [c.image("gen", 1).request_id, c.models()[0].request_id,
-                 c.infer("gen", {"z": np.ones((1, 8), np.float32)}).request_id]
+        found = [
+            c.image("gen", 1).request_id,
+            c.models()[0].request_id,
+            c.infer("gen", {"z": np.ones((1, 8), np.float32)}).request_id,
+        ]
     assert all(isinstance(i, str) and len(i) == 32 for i in found) and len(set(found)) == 3
 
 

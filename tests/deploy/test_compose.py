@@ -45,7 +45,7 @@ def test_replicas_scale_behind_nginx(compose: dict[str, Any]) -> None:
     service = compose["services"]["ganserve"]
     assert service["deploy"]["replicas"] >= 2
     assert "ports" not in service and "container_name" not in service, "would collide under --scale"
-    assert service["expose"] == [service["environment"]["GANSERVE_PORT"]]
+    assert service["expose"] == [service["environment"]["GANSERVE_PORT"], service["environment"]["GANSERVE_GRPC_PORT"]]
     assert service["build"] == {"context": ".", "dockerfile": "Dockerfile"}
     assert service["environment"]["GANSERVE_HOST"] == "0.0.0.0"
 
@@ -107,7 +107,7 @@ def test_named_volumes_are_declared(compose: dict[str, Any]) -> None:
 def test_published_ports(compose: dict[str, Any]) -> None:
     published = {name: s["ports"] for name, s in compose["services"].items() if "ports" in s}
     assert published == {
-        "nginx": ["${GANSERVE_HTTP_PORT:-8080}:80"],
+        "nginx": ["${GANSERVE_HTTP_PORT:-8080}:80", "${GANSERVE_GRPC_PUBLIC_PORT:-8081}:81"],
         "prometheus": ["${PROMETHEUS_PORT:-9090}:9090"],
         "grafana": ["${GRAFANA_PORT:-3000}:3000"],
     }

@@ -70,14 +70,16 @@ def test_grace_period_covers_prestop_plus_drain(base: dict[str, dict[str, Any]],
 
 
 def test_ports_agree(base: dict[str, dict[str, Any]], container: dict[str, Any]) -> None:
-    (port,) = container["ports"]
+    port, grpc = container["ports"]
     assert int(env(container)["GANSERVE_PORT"]) == port["containerPort"]
+    assert int(env(container)["GANSERVE_GRPC_PORT"]) == grpc["containerPort"]
     annotations = base["Deployment"]["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert int(annotations["prometheus.io/port"]) == port["containerPort"]
     assert annotations["prometheus.io/path"] == "/metrics"
-    (service_port,) = base["Service"]["spec"]["ports"]
+    service_port, grpc_service_port = base["Service"]["spec"]["ports"]
     assert service_port["targetPort"] == port["name"]
+    assert grpc_service_port["targetPort"] == grpc["name"] and grpc_service_port["appProtocol"] == "kubernetes.io/h2c"
 
 
 def test_selectors_match_the_pods(base: dict[str, dict[str, Any]]) -> None:

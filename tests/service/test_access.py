@@ -23,25 +23,30 @@ from tests.support.server import Server, running_server
 GOOD_ID = "checkout-42.a:b@c+d=e/f~g_h"
 
 
-@pytest.mark.parametrize(("method", "path", "body", "status"), [
-    ("POST", "/v1/models/gen/generate", {"n": 1, "seed": 1}, 200),
-    ("POST", "/v1/models/nope/generate", {}, 404),
-    ("POST", "/v1/models/gen/generate", {"n": 0}, 422),
-    ("OPTIONS", "/v1/models/gen/generate", None, 405),
-    ("GET", "/no/such/page", None, 404),
-    ("GET", "/v2/health/ready", None, 200),
-])
-def test_a_safe_request_id_comes_back_on_every_answer(server: Server, method: str, path: str,
-                                                      body: dict[str, Any] | None, status: int) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/v1/models/gen/generate", {"n": 1, "seed": 1}, 200),
+        ("POST", "/v1/models/nope/generate", {}, 404),
+        ("POST", "/v1/models/gen/generate", {"n": 0}, 422),
+        ("OPTIONS", "/v1/models/gen/generate", None, 405),
+        ("GET", "/no/such/page", None, 404),
+        ("GET", "/v2/health/ready", None, 200),
+    ],
+)
+def test_a_safe_request_id_comes_back_on_every_answer(
+    server: Server, method: str, path: str, body: dict[str, Any] | None, status: int
+) -> None:
     answer = httpx.request(method, server.url + path, json=body, headers={"X-Request-ID": GOOD_ID})
     assert answer.status_code == status
     assert answer.headers["x-request-id"] == GOOD_ID
 
 
-@pytest.mark.parametrize("bad", ["two words", "x" * 129, "semi;colon", "quote\"d", "caf\u00e9"])
+@pytest.mark.parametrize("bad", ["two words", "x" * 129, "semi;colon", 'quote"d', "caf\u00e9"])
 def test_an_unsafe_request_id_is_replaced_not_echoed(server: Server, bad: str) -> None:
-    answer = httpx.post(server.url + "/v1/models/gen/generate", json={"n": 1},
-                        headers=[(b"X-Request-ID", bad.encode())])
+    answer = httpx.post(
+        server.url + "/v1/models/gen/generate", json={"n": 1}, headers=[(b"X-Request-ID", bad.encode())]
+    )
     assert answer.status_code == 200
     assert answer.headers["x-request-id"] != bad and len(answer.headers["x-request-id"]) == 32
 
@@ -53,8 +58,9 @@ def test_without_a_request_id_each_answer_gets_its_own(server: Server) -> None:
 
 def test_the_v2_body_id_is_echoed_beside_the_header(server: Server) -> None:
     tensor = {"name": "z", "shape": [1, 8], "datatype": "FP32", "data": [0.0] * 8}
-    answer = httpx.post(server.url + "/v2/models/gen/infer", json={"id": "oip-7", "inputs": [tensor]},
-                        headers={"X-Request-ID": GOOD_ID})
+    answer = httpx.post(
+        server.url + "/v2/models/gen/infer", json={"id": "oip-7", "inputs": [tensor]}, headers={"X-Request-ID": GOOD_ID}
+    )
     assert answer.json()["id"] == "oip-7" and answer.headers["x-request-id"] == GOOD_ID
 
 
@@ -83,20 +89,30 @@ def wait_for_line(server: Server, match: Callable[[dict[str, Any]], bool]) -> di
 
 
 def test_json_logs_are_one_object_per_line_with_an_access_line_per_request(json_server: Server) -> None:
-    answer = httpx.post(json_server.url + "/v1/models/cgen/generate", json={"n": 3, "seed": 5},
-                        headers={"X-Request-ID": "json-1"})
+    answer = httpx.post(
+        json_server.url + "/v1/models/cgen/generate", json={"n": 3, "seed": 5}, headers={"X-Request-ID": "json-1"}
+    )
     assert answer.status_code == 200
     line = wait_for_line(json_server, lambda d: d.get("request_id") == "json-1")
     assert line["logger"] == "ganserve.access" and line["level"] == "info"
     assert {k: line[k] for k in ("method", "route", "path", "model", "version", "status", "images")} == {
-        "method": "POST", "route": "/v1/models/{name}/generate", "path": "/v1/models/cgen/generate",
-        "model": "cgen", "version": "1", "status": 200, "images": 3}
+        "method": "POST",
+        "route": "/v1/models/{name}/generate",
+        "path": "/v1/models/cgen/generate",
+        "model": "cgen",
+        "version": "1",
+        "status": 200,
+        "images": 3,
+    }
     assert 1 <= line["batch_size"] <= 4 and 0 <= line["queue_wait_ms"] <= line["duration_ms"]
     host, port = line["client"].rsplit(":", 1)
     assert host == "127.0.0.1" and int(port) > 0
     startup = [d for d in log_lines(json_server) if d["message"] == "model loaded"]
     assert {(d["model"], d["version"], d["kind"]) for d in startup} == {
-        ("gen", "1", "unconditional"), ("cgen", "1", "conditional"), ("translate", "1", "translation")}
+        ("gen", "1", "unconditional"),
+        ("cgen", "1", "conditional"),
+        ("translate", "1", "translation"),
+    }
 
 
 def test_an_error_has_its_access_line_too_and_health_checks_stay_quiet(json_server: Server) -> None:
@@ -110,17 +126,20 @@ def test_an_error_has_its_access_line_too_and_health_checks_stay_quiet(json_serv
 def test_a_client_that_leaves_mid_body_gets_an_access_line_and_no_traceback(json_server: Server) -> None:
     url = urlparse(json_server.url)
     with socket.create_connection((url.hostname, url.port)) as conn:
-        conn.sendall(b"POST /v1/models/gen/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"X-Request-ID: leaver-1\r\nContent-Length: 1000\r\n\r\n{\"n\": ")
+        conn.sendall(
+            b"POST /v1/models/gen/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'X-Request-ID: leaver-1\r\nContent-Length: 1000\r\n\r\n{"n": '
+        )
     line = wait_for_line(json_server, lambda d: d.get("request_id") == "leaver-1")
     assert line["status"] == 499
     assert "Traceback" not in json_server.log() and not any("exception" in d for d in log_lines(json_server))
 
 
 async def test_a_bug_is_a_json_500_with_the_id_and_one_logged_traceback(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
-    app: FastAPI = create_app(Settings(models_dir=tmp_path))
+    app: FastAPI = create_app(Settings(models_dir=tmp_path, grpc_port=0))
 
     @app.get("/boom")
     async def boom() -> None:

@@ -93,7 +93,7 @@ def test_fixed_batch_of_one() -> None:
 
 
 def test_version_1_refuses_version_2_conventions() -> None:
-    with pytest.raises(ValidationError, match="need schema_version 2"):
+    with pytest.raises(ValidationError, match="schema_version 2"):
         manifest(schema_version=1)
     with pytest.raises(ValidationError, match="does not match latent_dim"):
         manifest(latent_dim=64)

@@ -20,6 +20,7 @@ from tritonclient.utils import InferenceServerException
 from service.noise import seeded_noise
 from service.rpc import health_pb2, inference_pb2
 from tests.service.test_api import samples
+from tests.service.test_lifecycle import wait_for
 from tests.service.test_v2_binary import LABELS, json_path
 from tests.support.server import Server
 
@@ -153,6 +154,21 @@ def test_grpc_calls_are_in_the_metrics_under_their_own_endpoint(server: Server) 
     for status in ("200", "422"):
         labels = {"model": "cgen", "endpoint": "grpc", "status": status}
         assert samples(after, name, **labels) - samples(before, name, **labels) == 1, status
+
+
+def test_calls_carry_a_request_id_and_get_an_access_line(server: Server) -> None:
+    request = request_with(("z", "FP32", [1, 8], bytes(32)))
+    with grpc.insecure_channel(server.grpc) as channel:
+        call = channel.unary_unary(INFER, request_serializer=inference_pb2.ModelInferRequest.SerializeToString,
+                                   response_deserializer=inference_pb2.ModelInferResponse.FromString)
+        _, mine = call.with_call(request, metadata=(("x-request-id", "grpc-call-7"),), timeout=30)
+        _, unsafe = call.with_call(request, metadata=(("x-request-id", "two words"),), timeout=30)
+    assert dict(mine.initial_metadata())["x-request-id"] == "grpc-call-7"
+    fresh = dict(unsafe.initial_metadata())["x-request-id"]
+    assert len(fresh) == 32 and fresh != "two words"  # replaced, never echoed
+    wait_for(lambda: "grpc-call-7" in server.log())
+    (line,) = [ln for ln in server.log().splitlines() if "grpc-call-7" in ln]
+    assert "ModelInfer" in line and " 200" in line and "gen" in line
 
 
 def test_health_service_for_kubernetes_probes(server: Server) -> None:

@@ -26,15 +26,18 @@ def dead_pid() -> int:
 
 def test_only_dead_workers_leave_the_live_gauges(tmp_path: Path) -> None:
     gone, alive = dead_pid(), os.getpid()
-    for name in (f"gauge_livesum_{gone}.db", f"gauge_livemax_{gone}.db", f"counter_{gone}.db",
-                 f"gauge_livesum_{alive}.db"):
+    for name in (
+        f"gauge_livesum_{gone}.db",
+        f"gauge_livemax_{gone}.db",
+        f"counter_{gone}.db",
+        f"gauge_livesum_{alive}.db",
+    ):
         (tmp_path / name).write_bytes(b"")
     assert forget_dead_workers(str(tmp_path)) == [gone]
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"counter_{gone}.db", f"gauge_livesum_{alive}.db"]
 
 
-def test_the_shared_directory_exists_only_for_several_workers(monkeypatch: pytest.MonkeyPatch,
-                                                              tmp_path: Path) -> None:
+def test_the_shared_directory_exists_only_for_several_workers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(ENV, raising=False)
     with shared_metrics_dir(1) as none:
         assert none is None and ENV not in os.environ
@@ -50,9 +53,17 @@ def test_the_shared_directory_exists_only_for_several_workers(monkeypatch: pytes
 
 
 def metric(server: Server, name: str, **labels: str) -> float:
-    return samples(httpx.get(server.url + "/metrics").text, name, **labels) if labels else float(
-        next(line.split()[1] for line in httpx.get(server.url + "/metrics").text.splitlines()
-             if line.startswith(name + " ")))
+    return (
+        samples(httpx.get(server.url + "/metrics").text, name, **labels)
+        if labels
+        else float(
+            next(
+                line.split()[1]
+                for line in httpx.get(server.url + "/metrics").text.splitlines()
+                if line.startswith(name + " ")
+            )
+        )
+    )
 
 
 def access_pids(server: Server) -> dict[int, int]:
@@ -85,5 +96,10 @@ def test_two_workers_metrics_count_every_image_even_after_one_dies(start_server,
         time.sleep(0.1)
     assert metric(server, "ganserve_workers") == 2
     assert metric(server, "ganserve_images_total", model="gen") == images
-    assert sum(samples(httpx.get(server.url + "/metrics").text, "ganserve_model_info", model=m)
-               for m in ("gen", "cgen", "translate")) == 3  # max over live workers, not a sum
+    assert (
+        sum(
+            samples(httpx.get(server.url + "/metrics").text, "ganserve_model_info", model=m)
+            for m in ("gen", "cgen", "translate")
+        )
+        == 3
+    )  # max over live workers, not a sum

@@ -1,0 +1,244 @@
+"""Live model management: load, reload and unload models while the server runs (the OIP repository extension).
+
+    repository = ModelRepository(registry, settings, metrics)
+    await repository.load("faces")     # read models/faces/*, validate, warm up; then switch in one step
+    await repository.unload("faces")   # stop resolving it, let accepted requests finish, release the sessions
+    repository.index()                 # [{"name", "version", "state", "reason"}], as Triton answers
+
+A load builds every version of the model off the event loop (reusing loaded versions whose manifest did not
+change) and only then swaps the set in, in one step on the event loop: a request sees the old set or the new one,
+never a mix, and the newest version becomes the default at that moment. If any version fails, nothing changes and
+`LoadFailed` says why. Versions that were replaced or unloaded are *retired*: once their batcher has been idle for
+`settle_s` (so requests that resolved the model just before the swap still get served), it stops and the
+sessions are released. One lock per model serializes its loads and unloads; different models do not wait.
+`poll_forever` (GANSERVE_MODEL_CONTROL=poll) reloads a model whose files changed and unloads one that is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from service.errors import GanserveError, LoadFailed, UnknownModel
+from service.manifest import MANIFEST_FILE, NAME_PATTERN, ManifestError, load_manifest
+from service.metrics import Metrics
+from service.registry import Registry, ServedModel, load_version, version_order
+from service.runtime import RuntimeLoadError
+from service.settings import Settings
+
+log = logging.getLogger("ganserve.repository")
+
+Loader = Callable[[Path, Settings, Metrics], ServedModel]
+Sleep = Callable[[float], Awaitable[None]]
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+class ModelRepository:
+    def __init__(
+        self,
+        registry: Registry,
+        settings: Settings,
+        metrics: Metrics,
+        *,
+        loader: Loader = load_version,
+        settle_s: float = 0.25,
+        tick_s: float = 0.02,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.metrics = metrics
+        self.root = settings.models_dir
+        self.loader = loader
+        self.settle_s = settle_s
+        self.tick_s = tick_s
+        self.sleep = sleep
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._busy: dict[str, str] = {}  # name -> LOADING / UNLOADING while a call runs
+        # name -> why it is not served (failed load, unloaded), starting with what start-up skipped
+        self._reasons: dict[str, str] = {s.path.parent.name: s.reason for s in registry.skipped}
+
+    # -- the three calls ------------------------------------------------------------------------------------
+
+    def index(self, ready_only: bool = False) -> list[dict[str, str]]:
+        """Every model in the repository folder or in memory, one row per version, with its state."""
+        rows = []
+        for name in sorted(set(self._names_on_disk()) | set(self.registry.models)):
+            served = self.registry.models.get(name, {})
+            for version in sorted(set(self._versions_on_disk(name)) | set(served), key=version_order) or [""]:
+                if version in served:
+                    state, reason = "READY", ""
+                else:
+                    state, reason = self._busy.get(name, "UNAVAILABLE"), self._reasons.get(name, "not loaded")
+                if not ready_only or state == "READY":
+                    rows.append({"name": name, "version": version, "state": state, "reason": reason})
+        return rows
+
+    async def load(self, name: str) -> list[str]:
+        """(Re)load every version of `name` from its folder; returns the versions now served."""
+        folder = self._folder(name)
+        async with self._lock(name):
+            current = self.registry.models.get(name, {})
+            self._busy[name] = "LOADING"
+            try:
+                fresh, versions = await asyncio.to_thread(self._build, name, folder, current)
+            except LoadFailed as e:
+                self._reasons[name] = e.message
+                raise
+            finally:
+                self._busy.pop(name, None)
+            for model in fresh:
+                await model.batcher.start()
+            self.registry.replace(name, versions)
+            self._reasons.pop(name, None)
+            retired = [m for m in current.values() if versions.get(m.version) is not m]
+            self._announce(fresh, retired)
+            log.info(
+                "loaded %s: versions %s (%d new, %d retired)",
+                name,
+                sorted(versions, key=version_order),
+                len(fresh),
+                len(retired),
+            )
+            await self._retire(retired)
+            return sorted(versions, key=version_order)
+
+    async def unload(self, name: str) -> None:
+        """Stop serving `name`; returns once its accepted requests are answered and its sessions are released."""
+        folder = self._folder(name, must_exist=False)
+        async with self._lock(name):
+            if name not in self.registry.models:
+                if folder.is_dir():
+                    return  # not loaded: nothing to do, as Triton answers
+                raise UnknownModel(f"model {name!r} is neither loaded nor in the repository")
+            self._busy[name] = "UNLOADING"
+            try:
+                removed = list(self.registry.remove(name).values())
+                self._announce([], removed)
+                await self._retire(removed)
+            finally:
+                self._busy.pop(name, None)
+            self._reasons[name] = "unloaded"
+            log.info("unloaded %s", name)
+
+    # -- polling --------------------------------------------------------------------------------------------
+
+    async def poll_forever(self) -> None:
+        """Every poll_s: load the models whose files changed or appeared, unload the ones whose folder is gone."""
+        seen = self.fingerprints()
+        while True:
+            await self.sleep(self.settings.poll_s)
+            now = self.fingerprints(previous=seen)
+            for name in sorted(set(seen) | set(now)):
+                if seen.get(name) == now.get(name):
+                    continue
+                try:
+                    if now.get(name):
+                        await self.load(name)
+                    elif name in self.registry.models:
+                        await self.unload(name)
+                except GanserveError as e:
+                    log.error("poll: %s: %s (what was serving keeps serving)", name, e.message)
+                except Exception:  # a bug or a file system surprise must not stop the polling
+                    log.exception("poll: %s: unexpected error (what was serving keeps serving)", name)
+            seen = now
+
+    def fingerprints(self, previous: dict[str, Fingerprint] | None = None) -> dict[str, Fingerprint]:
+        """Per model, (version, manifest mtime, size) of each version; a model with an import in progress keeps
+        its previous fingerprint, so it is not loaded half-written."""
+        out: dict[str, Fingerprint] = {}
+        for name in self._names_on_disk():
+            folder = self.root / name
+            try:
+                importing = any(".import-" in p.name for p in folder.iterdir())
+            except OSError:  # removed since it was listed
+                continue
+            if importing:
+                if previous is not None and name in previous:
+                    out[name] = previous[name]
+                continue
+            stats = []
+            for version in self._versions_on_disk(name):
+                try:
+                    stat = (folder / version / MANIFEST_FILE).stat()
+                except OSError:
+                    continue
+                stats.append((version, stat.st_mtime_ns, stat.st_size))
+            out[name] = tuple(sorted(stats))
+        return out
+
+    # -- helpers --------------------------------------------------------------------------------------------
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        return self._locks.setdefault(name, asyncio.Lock())
+
+    def _folder(self, name: str, must_exist: bool = True) -> Path:
+        if not re.fullmatch(NAME_PATTERN, name):
+            raise UnknownModel(f"{name!r} is not a model name (lower-case letters, digits, '.', '_', '-')")
+        folder = self.root / name
+        if must_exist and not folder.is_dir():
+            known = ", ".join(self._names_on_disk()) or "none"
+            raise UnknownModel(f"no model {name!r} in the repository {self.root}; models there: {known}")
+        return folder
+
+    def _names_on_disk(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and re.fullmatch(NAME_PATTERN, p.name))
+
+    def _versions_on_disk(self, name: str) -> list[str]:
+        folder = self.root / name
+        if not folder.is_dir():
+            return []
+        return sorted(
+            (p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=version_order
+        )
+
+    def _build(
+        self, name: str, folder: Path, current: dict[str, ServedModel]
+    ) -> tuple[list[ServedModel], dict[str, ServedModel]]:
+        """(models loaded now, every version to serve); blocking: runs in a worker thread."""
+        fresh: list[ServedModel] = []
+        versions: dict[str, ServedModel] = {}
+        for version in self._versions_on_disk(name):
+            version_dir = folder / version
+            try:
+                manifest = load_manifest(version_dir)
+                same = current.get(manifest.version)
+                if same is not None and same.manifest == manifest:
+                    versions[manifest.version] = same  # unchanged: keep serving it, warm, without a gap
+                    continue
+                model = self.loader(version_dir, self.settings, self.metrics)
+            except (ManifestError, RuntimeLoadError) as e:
+                raise LoadFailed(f"cannot load {name}/{version} (nothing was changed): {e}") from None
+            fresh.append(model)
+            versions[manifest.version] = model
+        if not versions:
+            raise LoadFailed(f"{folder} holds no version folders (expected {folder}/<version>/manifest.json)")
+        return fresh, versions
+
+    def _announce(self, added: list[ServedModel], removed: list[ServedModel]) -> None:
+        info = self.metrics.model_info
+        for model in removed:
+            with contextlib.suppress(KeyError):  # never announced (e.g. a start-up model in another worker)
+                info.remove(model.name, model.version, model.manifest.kind.value, model.provider)
+        for model in added:
+            info.labels(
+                model=model.name, version=model.version, kind=model.manifest.kind.value, provider=model.provider
+            ).set(1)
+
+    async def _retire(self, models: list[ServedModel]) -> None:
+        await asyncio.gather(*(self._drain(m) for m in models))
+
+    async def _drain(self, model: ServedModel) -> None:
+        """Wait until the batcher has been idle for settle_s (or the drain timeout passed), then stop it."""
+        quiet, waited = 0.0, 0.0
+        while quiet < self.settle_s and waited < self.settings.drain_timeout_s:
+            await self.sleep(self.tick_s)
+            waited += self.tick_s
+            quiet = quiet + self.tick_s if model.batcher.idle else 0.0
+        await model.batcher.stop()
