@@ -7,25 +7,42 @@
 #   docker run --rm -p 8000:8000 -v "$PWD/models:/models:ro" ganserve:cpu   # serve another model repository
 #
 # The GPU image is Dockerfile.gpu; the whole stack (replicas, nginx, Prometheus, Grafana) is docker-compose.yml.
+#
+# Without a registry or a package index (docs/deployment.md, "Offline builds"): any Debian or Ubuntu image with
+# python3, python3-venv and `python` as PYTHON_IMAGE, the wheels in deploy/docker/wheels/, and no network:
+#   docker build --network none --build-arg PYTHON_IMAGE=local/bookworm-python --build-arg PIP_NO_INDEX=1 -t ganserve:cpu .
 
+# Any image with python (>= 3.11) and its venv module; the build and runtime stages must use the same one.
 ARG PYTHON_IMAGE=python:3.12-slim-bookworm
 
 # ---- build: a virtual environment with the service installed, copied whole into the runtime stage ----
 FROM ${PYTHON_IMAGE} AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# PIP_NO_INDEX=1: install only from the wheels in deploy/docker/wheels/ (always searched, empty by default).
+ARG PIP_NO_INDEX
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_FIND_LINKS=/src/deploy/docker/wheels
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Dependencies first, from pyproject alone, so code edits do not invalidate this (slow) layer.
 COPY pyproject.toml README.md LICENSE ./
 COPY deploy/docker/requirements.py deploy/docker/requirements.py
+COPY deploy/docker/wheels/ deploy/docker/wheels/
 RUN python deploy/docker/requirements.py --cpu > /tmp/requirements.txt \
  && pip install -r /tmp/requirements.txt
 # Only the serving packages: training/ never enters the build context (see .dockerignore) nor the image.
 COPY service/ service/
 COPY ganserve/ ganserve/
-RUN pip install --no-deps . \
- && python -c "import service, ganserve.cli" \
+RUN pip install --no-deps .
+# Trim what serving never loads, about 85 MB (the container tier reports the image size): pip and setuptools
+# (nothing is installed at run time); from onnxruntime, libonnxruntime.so (the C API library for other languages:
+# the Python binding does not link it, as the import below proves) and its model tooling (transformers,
+# quantization, tools: offline converters); the test suites inside packages (numpy's).
+RUN python -m pip uninstall --yes --quiet pip setuptools \
+ && cd /opt/venv/lib/python3*/site-packages/onnxruntime \
+ && rm -rf capi/libonnxruntime.so* transformers quantization tools \
+ && cd / \
+ && find /opt/venv/lib/python3*/site-packages -depth -mindepth 2 -type d -name tests -exec rm -rf {} + \
+ && python -c "import service, ganserve.cli, onnxruntime; onnxruntime.InferenceSession" \
  && ! python -c "import torch" 2>/dev/null
 
 # ---- runtime ----

@@ -3,10 +3,13 @@
     python -m bench                 # full run (~7 min): sweep + 100k-request memory check -> bench/results/latest.*
     python -m bench --quick         # ~2 min subset, no memory check -> bench/results/tmp/quick.*
     python -m bench --models-dir models --model dcgan-mnist --set INTRA_OP_THREADS=2 --set WORKERS=1
+    python -m bench --suite formats --duration 5    # only the 64x64 RGB formats section (bench/formats.py)
 
 Each run measures: onnxruntime direct at batch 1/8/64 (the ceiling, at the start and again at the end); then, per service configuration (`batching`
 with the given settings, `no-batching` = the same with GANSERVE_MAX_BATCH_SIZE=1), a real `ganserve serve` process
-under closed-loop wrk load at 1/16/64/256 clients x 1/64 images per request; then a 100,000-request memory check.
+under closed-loop wrk load at 1/16/64/256 clients x 1/64 images per request; then a 100,000-request memory check;
+then the formats section: a 64x64 RGB generator at 8 clients x 16 images and 64 clients x 1 image, answered in PNG,
+JPEG and raw tensors, against onnxruntime alone, with CPU per image per stage (bench/formats.py).
 It writes OUT.json (every figure), OUT.md (tables and target verdicts) and OUT.png (throughput and p99 against
 clients). With no --model it benchmarks a DCGAN-sized reference generator (bench/model.py), exported on first use.
 Needs wrk (apt-get install -y wrk) and, for the reference model and the plot, the `train` extra.
@@ -27,6 +30,7 @@ from typing import Any
 
 from bench.config import BenchConfig
 from bench.direct import ceiling
+from bench.formats import run_formats
 from bench.report import markdown, plot
 from bench.soak import run_soak
 from bench.sweep import run_configs
@@ -77,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--soak-requests", type=int, default=None, help="memory check length (default 100000, quick 0)")
     p.add_argument("--profile", type=_profile, default=None, metavar="CONFIG:IMAGES:CLIENTS",
                    help="run py-spy on the server during that point, e.g. batching:1:64 (pip install py-spy)")
+    p.add_argument("--suite", default="all", help="all (default), sweep (28x28 load sweep + memory check) or "
+                   "formats (64x64 RGB formats section)")
+    p.add_argument("--formats", default=None, help="comma list for the formats section (default png,jpeg,raw; "
+                   "also webp)")
     p.add_argument("--out", type=Path, default=None, help="output prefix (default bench/results/latest)")
     p.add_argument("--docs", type=Path, default=None,
                    help=f"rewrite the generated block of this page (default for a full run: {DOCS})")
@@ -121,6 +129,14 @@ def to_config(args: argparse.Namespace) -> BenchConfig:
     if args.config:
         cfg.configs = dict(args.config)
     cfg.profile = args.profile
+    cfg.suite = args.suite
+    cfg.formats = args.formats.split(",") if args.formats else cfg.formats
+    if cfg.suite != "sweep" and cfg.format_model is None:
+        from bench import model_rgb
+
+        cfg.format_models_dir, cfg.format_model = REFERENCE_DIR, model_rgb.NAME
+        if not (REFERENCE_DIR / model_rgb.NAME / model_rgb.VERSION / "manifest.json").is_file():
+            model_rgb.export(REFERENCE_DIR)
     cfg.direct_batches = sorted({1, 64, *cfg.sizes, 8})
     cfg.validate()
     return cfg
@@ -142,14 +158,20 @@ def run(cfg: BenchConfig, command: str, log: Any = print) -> dict[str, Any]:
                                "model": {"name": cfg.model, "version": cfg.version,
                                          "description": manifest.description or manifest.kind.value}}  # fmt: skip
     results["machine"]["loadavg_start"] = _loadavg()
-    results["direct"] = _direct(cfg, "start", log)
-    log(f"service sweep (load average {_loadavg()})")
-    results["configs"] = run_configs(cfg, log)
-    if cfg.soak_requests:
-        log(f"memory check: {cfg.soak_warmup_requests} warm-up + {cfg.soak_requests} requests")
-        results["soak"] = run_soak(cfg, log)
-    # the ceiling again at the end: on a shared machine the background load drifts during a run
-    results["direct"] += _direct(cfg, "end", log)
+    results["direct"], results["configs"] = [], []
+    if cfg.suite in ("all", "sweep"):
+        results["direct"] = _direct(cfg, "start", log)
+        log(f"service sweep (load average {_loadavg()})")
+        results["configs"] = run_configs(cfg, log)
+        if cfg.soak_requests:
+            log(f"memory check: {cfg.soak_warmup_requests} warm-up + {cfg.soak_requests} requests")
+            results["soak"] = run_soak(cfg, log)
+        # the ceiling again at the end: on a shared machine the background load drifts during a run
+        results["direct"] += _direct(cfg, "end", log)
+    if cfg.suite in ("all", "formats"):
+        assert cfg.format_models_dir is not None and cfg.format_model is not None
+        log(f"formats: {cfg.format_model} in {', '.join(cfg.formats)} (load average {_loadavg()})")
+        results["formats"] = run_formats(cfg, cfg.format_models_dir, cfg.format_model, log)
     results["machine"]["loadavg_end"] = _loadavg()
     results["targets"] = evaluate(results)
     return results

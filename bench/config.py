@@ -9,6 +9,7 @@ from typing import Any
 # name -> GANSERVE_* settings that differ from the run's common settings. The targets compare these two.
 BATCHING = "batching"
 NO_BATCHING = "no-batching"
+SUITES = ("all", "sweep", "formats")
 DEFAULT_CONFIGS: dict[str, dict[str, str]] = {BATCHING: {}, NO_BATCHING: {"GANSERVE_MAX_BATCH_SIZE": "1"}}
 
 
@@ -32,6 +33,12 @@ class BenchConfig:
     wrk_threads: int = 2
     log_dir: Path = Path("bench/results/tmp/logs")  # server logs, one per configuration
     profile: tuple[str, int, int] | None = None  # (config, images, clients): run py-spy during that point
+    suite: str = "all"  # "sweep" (the load sweep and memory check), "formats" (bench/formats.py) or both
+    # the formats section: its model (None: the 64x64 RGB reference), (images per request, clients), answers
+    format_models_dir: Path | None = None
+    format_model: str | None = None
+    format_points: list[tuple[int, int]] = field(default_factory=lambda: [(16, 8), (1, 64)])
+    formats: list[str] = field(default_factory=lambda: ["png", "jpeg", "raw"])
 
     def validate(self) -> None:
         version_dir = self.models_dir / self.model / self.version
@@ -42,6 +49,8 @@ class BenchConfig:
             raise ValueError("concurrencies and request sizes must be positive")
         if self.duration_s < 1:
             raise ValueError("--duration must be at least 1 second (wrk's resolution)")
+        if self.suite not in SUITES:
+            raise ValueError(f"--suite {self.suite!r}: choose one of {', '.join(SUITES)}")
         if self.profile is not None and self.profile[0] not in self.configs:
             raise ValueError(f"--profile names configuration {self.profile[0]!r}; there are {list(self.configs)}")
         for key in [*self.settings, *(k for env in self.configs.values() for k in env)]:

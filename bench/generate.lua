@@ -1,9 +1,10 @@
 -- wrk script: closed-loop POST /v1/models/<model>/generate, counting responses by HTTP status.
 --
---   wrk -t2 -c64 -d10s --timeout 30s -s bench/generate.lua http://127.0.0.1:8000 -- <model> <n> [limit]
+--   wrk -t2 -c64 -d10s --timeout 30s -s bench/generate.lua http://127.0.0.1:8000 -- <model> <n> [limit] [accept] [format]
 --
--- <n> images per request; [limit] (optional) stops each thread after that many responses, which is how the
--- soak test sends an exact number of requests with a tool that otherwise runs for a duration.
+-- <n> images per request; [limit] (optional, 0 = none) stops each thread after that many responses, which is how the
+-- soak test sends an exact number of requests with a tool that otherwise runs for a duration. [accept] is the
+-- Accept header (default application/json); [format] the body's "format" field (pictures inside a JSON answer).
 -- done() prints one line "BENCH_JSON {...}" that bench/wrk.py parses; wrk's own text report is ignored.
 
 local threads = {}
@@ -20,8 +21,12 @@ function init(args)
   wrk.method = "POST"
   wrk.path = "/v1/models/" .. model .. "/generate"
   wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["Accept"] = "application/json"
-  wrk.body = '{"n": ' .. n .. '}'
+  wrk.headers["Accept"] = args[4] or "application/json"
+  if args[5] and args[5] ~= "" then
+    wrk.body = '{"n": ' .. n .. ', "format": "' .. args[5] .. '"}'
+  else
+    wrk.body = '{"n": ' .. n .. '}'
+  end
 end
 
 function response(status, headers, body)

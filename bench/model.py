@@ -54,7 +54,7 @@ def export(out: Path, seed: int = 0) -> Path:
     onnx_path = version_dir / "model.onnx"
     with tempfile.TemporaryDirectory() as tmp:
         exported = Path(tmp) / "model.onnx"
-        _export(torch, net, exported)
+        _export_graph(torch, net, exported, LATENT)
         write_atomic(onnx_path, exported.read_bytes())
     manifest = Manifest.model_validate({
         "name": NAME, "version": VERSION, "kind": "unconditional",
@@ -69,9 +69,9 @@ def export(out: Path, seed: int = 0) -> Path:
     return version_dir
 
 
-def _export(torch: Any, net: Any, path: Path) -> None:
+def _export_graph(torch: Any, net: Any, path: Path, latent: int) -> None:
     # the TorchScript exporter: one static graph with BatchNorm folded, no onnxscript round trip needed
-    torch.onnx.export(net, (torch.zeros(2, LATENT),), str(path), input_names=["z"], output_names=["image"],
+    torch.onnx.export(net, (torch.zeros(2, latent),), str(path), input_names=["z"], output_names=["image"],
                       dynamic_axes={"z": {0: "batch"}, "image": {0: "batch"}}, opset_version=OPSET, dynamo=False)
 
 

@@ -140,7 +140,7 @@ def run(args: argparse.Namespace, command: str, log: Any = print) -> dict[str, A
     results["engine_start"] = engine(version_dir, args.direct_s)
     log(f"  {results['engine_start']['images_per_s']:.0f} img/s")
     rows: list[dict[str, Any]] = []
-    log_dir = args.out.parent / "logs"
+    log_dir = Path("bench/results/tmp/logs")  # server logs, not committed
     with Server(args.models_dir, env, args.model, log_dir / "overload.early.log") as server:
         log(f"service {env}")
         closed_loop(server, args.model, CAPACITY_CLIENTS, args.warmup_s, 60.0)  # warm-up, not reported

@@ -6,8 +6,9 @@ The real app (`create_app`) and model, in this process: the model's engine is he
 filled, so every request is refused; then the same generate request (`{"n": 8}`) goes through the ASGI app
 REQUESTS times, with the layer and without it (GANSERVE_EARLY_REFUSAL). What is timed is the process's CPU time
 (time.process_time) per call, so it covers everything the app does for a refusal (routing, middleware, the body,
-the error, the metrics) but not uvicorn's HTTP parsing and socket writes, which are the same for both; the
-end-to-end cost under load is in the overload benchmark's storm rows (`python -m bench.overload`).
+the error, the metrics, the request ID and the access-log line, written as `ganserve serve` writes it, here to
+/dev/null) but not uvicorn's HTTP parsing and socket writes, which are the same for both; the end-to-end cost
+under load is in the overload benchmark's storm rows (`python -m bench.overload`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging.config
+import os
 import sys
 import threading
 import time
@@ -26,6 +29,7 @@ import numpy as np
 
 from service.app import create_app
 from service.batcher import Batcher
+from service.logs import logging_config
 from service.registry import ServedModel
 from service.settings import Settings
 
@@ -33,12 +37,15 @@ REQUESTS = 20_000
 BODY = b'{"n": 8}'
 
 
-async def cpu_per_refusal(models_dir: Path, model: str, early: bool, requests: int = REQUESTS) -> dict[str, Any]:
+async def cpu_per_refusal(
+    models_dir: Path, model: str, early: bool, requests: int = REQUESTS, access_log: bool = True
+) -> dict[str, Any]:
     settings = Settings(
         models_dir=models_dir,
         early_refusal=early,
         refusal_hold_max_s=0,  # the cost of a refusal itself; holding early returners is measured in the storm
         grpc_port=0,
+        access_log=access_log,
         queue_capacity=64,
         max_images_per_request=64,
         max_batch_size=1,
@@ -116,8 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models-dir", type=Path, default=Path("models"))
     p.add_argument("--model", default="dcgan-mnist")
     p.add_argument("--requests", type=int, default=REQUESTS)
+    p.add_argument("--no-access-log", dest="access_log", action="store_false", help="GANSERVE_ACCESS_LOG=false")
     args = p.parse_args(argv)
-    rows = [asyncio.run(cpu_per_refusal(args.models_dir, args.model, early, args.requests)) for early in (False, True)]
+    with open(os.devnull, "w") as devnull:
+        config = logging_config()  # the server's logging (one access line per answer), into /dev/null
+        config["handlers"]["default"]["stream"] = devnull
+        logging.config.dictConfig(config)
+        return _report(args)
+
+
+def _report(args: argparse.Namespace) -> int:
+    rows = [
+        asyncio.run(cpu_per_refusal(args.models_dir, args.model, early, args.requests, args.access_log))
+        for early in (False, True)
+    ]
     for row in rows:
         label = "early refusal" if row["early_refusal"] else "regular path "
         print(

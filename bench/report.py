@@ -33,20 +33,21 @@ def markdown(results: dict[str, Any]) -> str:
          f"{m['loadavg_end']} at end; {m['date']}; commit {m['commit']}."),
         f"Model: `{results['model']['name']}/{results['model']['version']}` ({results['model']['description']}).",
         f"Command: `{results['command']}`",
-        "",
-        "| onnxruntime direct | threads | spinning | measured | calls/s | images/s | p50 ms | p99 ms |",
-        "|---|---|---|---|---:|---:|---:|---:|",
     ]
+    if results["direct"]:
+        lines += ["", "| onnxruntime direct | threads | spinning | measured | calls/s | images/s | p50 ms | p99 ms |",
+                  "|---|---|---|---|---:|---:|---:|---:|"]  # fmt: skip
     for r in results["direct"]:
         lines.append(f"| batch {r['batch']} | {r.get('threads') or 'default'} | {r.get('spinning', '')} | "
                      f"{r.get('when', '')} | {r['calls_per_s']:.0f} | {r['images_per_s']:.0f} | {r['p50_ms']:.2f} | "
                      f"{r['p99_ms']:.2f} |")  # fmt: skip
-    lines += [
-        "",
-        ("| service | images/req | clients | req/s | images/s | p50 ms | p95 ms | p99 ms | 2xx | 503 | other "
-         "| mean batch | service CPU (cores) | images per CPU-s | wrk CPU (cores) | engine alone (img/s) |"),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
-    ]
+    if results["configs"]:
+        lines += [
+            "",
+            ("| service | images/req | clients | req/s | images/s | p50 ms | p95 ms | p99 ms | 2xx | 503 | other "
+             "| mean batch | service CPU (cores) | images per CPU-s | wrk CPU (cores) | engine alone (img/s) |"),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        ]
     for run in results["configs"]:
         for p in run["points"]:
             ok = sum(v for k, v in p["statuses"].items() if k.startswith("2"))
@@ -57,13 +58,47 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{p['refused']} | {_others(p)} | {_batch(p)} | {p['server_cpu_cores']:.2f} | "
                 f"{_per_cpu(p)} | {p['wrk_cpu_cores']:.2f} | {_engine(p)} |"
             )
-    lines += ["", "Peak resident memory per configuration (VmHWM, all server processes): " + ", ".join(
-        f"{run['name']} {run['server_peak_rss_mb']:.0f} MiB" for run in results["configs"]) + "."]  # fmt: skip
+    if results["configs"]:
+        lines += ["", "Peak resident memory per configuration (VmHWM, all server processes): " + ", ".join(
+            f"{run['name']} {run['server_peak_rss_mb']:.0f} MiB" for run in results["configs"]) + "."]  # fmt: skip
+    if results.get("formats"):
+        lines += ["", *formats_markdown(results["formats"])]
     lines += ["", "| target | goal | measured | result |", "|---|---|---|---|"]
     for t in results["targets"]:
         verdict = {True: "pass", False: "**miss**", None: "n/a"}[t["pass"]]
         lines.append(f"| {t['target']} | {t['goal']} | {t['measured']} | {verdict} |")
     return "\n".join(lines) + "\n"
+
+
+def _distribution(histogram: dict[str, int]) -> str:
+    """Non-empty batch-size buckets as `<=le: count`."""
+    return ", ".join(f"<={le}: {n}" for le, n in histogram.items() if n) or "-"
+
+
+def formats_markdown(f: dict[str, Any]) -> list[str]:
+    """The formats section: each answer against onnxruntime alone, CPU per image per stage, batch sizes."""
+    lines = [
+        (f"Formats: `{f['model']}`; png, jpeg and webp are JSON answers with base64 pictures, raw is "
+         "`application/x-npy`. Engine = onnxruntime alone, measured right after each point at the request size and "
+         "at the mean batch the service formed. CPU per image from /proc per thread: event loop, inference (the "
+         "inference thread and onnxruntime's pool), encode (the encode pool)."),
+        "",
+        ("| answer | images/req | clients | images/s | engine at request size | ratio | mean batch | engine at mean "
+         "batch | ratio | p50 ms | p99 ms | wire bytes/image | CPU ms/image: loop | inference | encode | total "
+         "| batch sizes |"),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for p in f["points"]:
+        e1, e2 = p["engine_request_batch"]["images_per_s"], p["engine_mean_batch"]["images_per_s"]
+        cpu = {k: "-" if v is None else f"{v:.3f}" for k, v in p["cpu_ms_per_image"].items()}
+        mean = p["batch_size"]["mean"]
+        lines.append(
+            f"| {p['format']} | {p['images_per_request']} | {p['concurrency']} | {p['images_per_s']:.0f} | "
+            f"{e1:.0f} | {p['images_per_s'] / e1:.2f}x | {'-' if mean is None else f'{mean:.1f}'} | {e2:.0f} | "
+            f"{p['images_per_s'] / e2:.2f}x | {p['latency_ms']['50']:.1f} | {p['latency_ms']['99']:.1f} | "
+            f"{p['bytes_per_image'] or 0:.0f} | {cpu['event_loop']} | {cpu['inference']} | {cpu['encode']} | "
+            f"{cpu['total']} | {_distribution(p['batch_size']['histogram'])} |")  # fmt: skip
+    return lines
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

@@ -65,6 +65,30 @@ def _status_kib(pid: int, field: str) -> int:
     return 0
 
 
+ENCODE_THREAD = "gs-encode"  # service.pipeline names its encoder threads so
+
+
+def stage_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far per stage, from every thread of the process tree: `event_loop` (each process's main
+    thread: HTTP, routing, JSON parsing, the batcher's scheduling), `encode` (the encode pool's named threads) and
+    `inference` (every other thread: the model's inference thread and onnxruntime's pool)."""
+    out = {"event_loop": 0.0, "inference": 0.0, "encode": 0.0}
+    for p in process_tree(pid):
+        try:
+            tasks = list(Path(f"/proc/{p}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                stat = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                comm = (task / "comm").read_text().strip()
+            except OSError:
+                continue  # exited meanwhile
+            stage = "event_loop" if int(task.name) == p else "encode" if comm.startswith(ENCODE_THREAD) else "inference"
+            out[stage] += (int(stat[11]) + int(stat[12])) / CLK_TCK
+    return out
+
+
 def proc_stats(pid: int) -> ProcStats:
     cpu = rss = hwm = 0.0
     for p in process_tree(pid):
@@ -135,6 +159,9 @@ class Server:
 
     def stats(self) -> ProcStats:
         return proc_stats(self.pid)
+
+    def stage_cpu(self) -> dict[str, float]:
+        return stage_cpu(self.pid)
 
     def metrics(self) -> str:
         return httpx.get(f"{self.url}/metrics", timeout=10.0).text

@@ -71,20 +71,16 @@ def measure_point(server: Server, cfg: BenchConfig, images: int, clients: int, d
     _wait_idle(server, cfg.model)
     after_m = _histograms(server.metrics(), cfg.model)
     seconds = wrk["duration_us"] / 1e6
-    # with several uvicorn workers each keeps its own registry and a scrape reaches one of them at random, so
-    # differences between scrapes would mix processes: report nothing rather than wrong numbers
-    one_process = int(server.env.get("GANSERVE_WORKERS", "1")) == 1
+    # with several workers `ganserve serve` combines their metrics (Prometheus multiprocess mode), so one scrape
+    # covers every worker and the differences below hold for any GANSERVE_WORKERS ("busy" is then summed over them)
     batches = after_m[BATCH] - before_m[BATCH]
     batch_size: dict[str, Any] = {"batches": int(batches.count), "mean": batches.mean,
-                                  "histogram": batches.per_bucket()} if one_process else {
-                                  "batches": None, "mean": None, "histogram": None,
-                                  "note": "not measured: per-worker /metrics with GANSERVE_WORKERS > 1"}  # fmt: skip
+                                  "histogram": batches.per_bucket()}
     stages = {}
     for stage in STAGES:
         h = after_m[stage] - before_m[stage]
         stages[stage.removeprefix("ganserve_").removesuffix("_seconds")] = {
-            "mean_ms": None if h.mean is None or not one_process else h.mean * 1e3,
-            "busy": h.sum / seconds if one_process else None}
+            "mean_ms": None if h.mean is None else h.mean * 1e3, "busy": h.sum / seconds}
     statuses: dict[str, int] = wrk["statuses"]
     total = sum(statuses.values())
     ok = sum(v for k, v in statuses.items() if k.startswith("2"))

@@ -35,6 +35,8 @@ class WrkRun:
     threads: int = 2
     limit_per_thread: int = 0  # 0: run for duration_s; else stop each thread after this many responses
     timeout_s: float = 60.0  # wrk drops slower answers from its histogram, so keep this above any deadline
+    accept: str = "application/json"
+    fmt: str = ""  # the body's "format" field (pictures inside a JSON answer); "" sends none
     script: Path = SCRIPT  # another script (bench/infer.lua) takes `script_args` instead of model/images/limit
     script_args: tuple[str, ...] | None = None
 
@@ -59,7 +61,7 @@ def run_wrk(run: WrkRun) -> dict[str, Any]:
         str(run.script),
         run.url,
         "--",
-        *(run.script_args or (run.model, str(run.images), str(run.limit_per_thread))),
+        *(run.script_args or (run.model, str(run.images), str(run.limit_per_thread), run.accept, run.fmt)),
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stderr is not None

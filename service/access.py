@@ -55,7 +55,6 @@ class RequestTracker:
             elif key == b"traceparent":
                 traceparent = value
         record = RequestRecord(accept_request_id(client_id), scope["method"], scope["path"], _client(scope))
-        scope.setdefault("state", {})["request_id"] = record.request_id
         extra_headers = [(_HEADER, record.request_id.encode())]
         span = None
         if self.tracer is not None:

@@ -31,6 +31,7 @@ from service.repository import ModelRepository
 from service.routes import generate, health, images, interpolate, models, repository, translate, v2
 from service.routes import metrics as scrape
 from service.rpc.server import GrpcServer, start_grpc
+from service.runtime import cuda_usable
 from service.settings import Settings
 from service.shedding import EarlyRefusal
 from service.state import Service
@@ -66,7 +67,9 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service.registry = await asyncio.to_thread(load_registry, settings, metrics)
+        service.encoders = service.encode_pool(gpu=cuda_usable(settings.provider))
+        log.info("encode pool: %d threads, room for %d images", service.encoders.workers, service.encoders.capacity)
+        service.registry = await asyncio.to_thread(load_registry, settings, metrics, service.encoders)
         await service.registry.start()
         service.repository = ModelRepository(service.registry, settings, metrics)
         # with model control, an empty repository is a valid start: models can be loaded later
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
             if grpc_server is not None:
                 await grpc_server.stop()
             await service.registry.stop()
+            await service.encoders.stop()
             if tracer is not None:
                 tracer.shutdown()
 
@@ -104,9 +108,9 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
     app.add_middleware(RequestGate, lifecycle=service.lifecycle, model_metrics=service.model_metrics,
                        routes=app.router.routes)
     install_openapi(app, settings)
-    if settings.early_refusal:  # inside the request-id layer (its answers carry an ID too), before RequestGate,
-        app.add_middleware(EarlyRefusal, service=service)  # routing and body parsing
-    app.add_middleware(RequestTracker, tracer=tracer, access_log=settings.access_log)  # outermost: sees every answer
+    app.add_middleware(RequestTracker, tracer=tracer, access_log=settings.access_log)  # sees every other answer
+    if settings.early_refusal:  # outermost: a full queue's refusals skip everything else (service/shedding.py)
+        app.add_middleware(EarlyRefusal, service=service)
     if STATIC_DIR.is_dir():
         app.mount("/", static_files(STATIC_DIR, app.router.routes), name="static")
     return app

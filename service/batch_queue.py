@@ -26,24 +26,24 @@ from service.errors import InvalidRequest
 Inputs = dict[str, np.ndarray]
 # (output rows of one request slice, index of the slice's first row in its request) -> one result per row
 Finish = Callable[[np.ndarray, int], Sequence[Any]]
+# every row's result, in order -> what the caller gets (e.g. the response body)
+Complete = Callable[[list[Any]], Any]
 GroupKey = tuple[tuple[str, tuple[int, ...], str], ...]
 
 
-def as_rows(rows: np.ndarray, start: int) -> list[Any]:
-    """The finish of a job that wants the output rows themselves (nothing to encode)."""
-    return list(rows)
-
-
 class Job:
-    """One request: its inputs (n rows), how to finish its rows, its deadline and the future its caller awaits."""
+    """One request: its inputs (n rows), how to encode its rows and assemble its answer (both run in the encode
+    stage, `service.pipeline`), its deadline and the future its caller awaits."""
 
-    __slots__ = ("closed", "deadline", "finish", "future", "inputs", "n", "pending", "queued", "record", "results",
-                 "submitted")
+    __slots__ = ("closed", "complete", "deadline", "finish", "future", "inputs", "n", "pending", "queued", "record",
+                 "results", "submitted")
 
-    def __init__(self, inputs: Inputs, finish: Finish, deadline: float, future: asyncio.Future[list[Any]]) -> None:
+    def __init__(self, inputs: Inputs, finish: Finish | None, deadline: float, future: asyncio.Future[Any],
+                 complete: Complete | None = None) -> None:
         self.inputs = inputs
         self.n = row_count(inputs)
-        self.finish = finish
+        self.finish = finish  # None: the caller gets the output rows themselves
+        self.complete = complete  # None: the caller gets the list of per-row results
         self.deadline = deadline
         self.future = future
         self.results: list[Any] = [None] * self.n

@@ -2,11 +2,13 @@
 
     batcher = Batcher(runtime.run, max_batch_size=64, max_queue_delay_s=0.002, capacity=1024)
     await batcher.start()
-    pngs = await batcher.run({"z": noise}, finish=encode_rows, timeout=10.0)   # one result per row
+    body = await batcher.run({"z": noise}, finish=encode_rows, timeout=10.0, complete=assemble)
 
 A request is a dict of input arrays sharing a leading (row) dimension; each row is one *item*. Items wait in a
-`BatchQueue` (grouped by row shape, split across batches when larger than one) and run in a `Worker` thread;
-this module is the scheduler between them.
+`BatchQueue` (grouped by row shape, split across batches when larger than one), run in a `Worker` thread (the
+model's inference thread), and their rows are encoded in the `EncodeStage` (`service.pipeline`) while the next
+batch runs; this module is the scheduler between them. `finish` and `complete` are the caller's callables; the
+batcher never looks inside them.
 
 When to run: an item that finds the engine idle and the queue empty runs at once (no added latency for a lone
 client). Items that arrive while a batch runs wait for the next one, which starts when it is full or when its
@@ -14,11 +16,13 @@ oldest item has waited `max_queue_delay_s`.
 
 Refusals and losses: a full queue (counted in items) refuses at once with `Overloaded`; a request whose timeout
 passes gets `DeadlineExceeded` and its queued items are dropped; a cancelled caller (client gone) has its
-not-yet-started items dropped; a failing batch is retried request by request so that only the culprit fails,
-with `InferenceFailed`, and the batcher keeps serving.
+not-yet-started items dropped, and its rows are dropped before encoding if inference already ran; a failing
+batch is retried request by request so that only the culprit fails, with `InferenceFailed`, as does a failing
+encoder, and the batcher keeps serving. When encoding falls behind (the pool's row capacity), the batcher stops
+taking batches: rows wait in its bounded queue and new requests are refused, so memory stays flat.
 
-Time comes from two injected seams, `clock` (now) and `timer` (call me back after a delay), so tests drive the
-queue delay and deadlines with a manual clock instead of sleeping.
+Time comes from two injected seams (`service.timing`): `clock` (now) and `timer` (call me back after a delay), so
+tests drive the queue delay and deadlines with a manual clock instead of sleeping.
 """
 
 from __future__ import annotations
@@ -27,32 +31,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
-from service.batch_queue import BatchQueue, Finish, Inputs, Job, Part, as_rows
+import numpy as np
+
+from service.batch_queue import BatchQueue, Complete, Finish, Inputs, Job, Part
 from service.errors import DeadlineExceeded, Draining, GanserveError, Overloaded
 from service.metrics import Metrics, ModelMetrics
+from service.pipeline import EncodePool, EncodeStage
 from service.retry_after import RetryAfter
+from service.timing import Clock, Timer, loop_timer
 from service.worker import Engine, Worker
 
-__all__ = ["Batcher", "Engine", "Finish", "Inputs", "Timer"]
+__all__ = ["Batcher", "Complete", "Engine", "Finish", "Inputs", "Timer"]
 
 log = logging.getLogger("ganserve.batcher")
-
-
-class Cancellable(Protocol):
-    def cancel(self) -> None: ...
-
-
-class Timer(Protocol):
-    """Call `callback` on the event loop after `delay` seconds, unless cancelled first (`loop.call_later`)."""
-
-    def __call__(self, delay: float, callback: Callable[[], None], /) -> Cancellable: ...
-
-
-def loop_timer(delay: float, callback: Callable[[], None]) -> Cancellable:
-    return asyncio.get_running_loop().call_later(delay, callback)
 
 
 class Batcher:
@@ -64,10 +57,11 @@ class Batcher:
         max_queue_delay_s: float,
         capacity: int,
         metrics: ModelMetrics | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = time.monotonic,
         timer: Timer = loop_timer,
         name: str = "model",
         retry_after: RetryAfter | None = None,
+        encoders: EncodePool | None = None,
     ) -> None:
         if max_batch_size < 1 or capacity < 1 or max_queue_delay_s < 0:
             raise ValueError("max_batch_size and capacity must be >= 1, max_queue_delay_s >= 0")
@@ -81,6 +75,11 @@ class Batcher:
         self.retry_after = retry_after or RetryAfter(clock=clock)
         self._queue = BatchQueue(on_count=self.metrics.queue_items.set)
         self._worker = Worker(engine, self.metrics, name)
+        # stage two: shared with every model when the registry passes one, else a private one-thread pool
+        self._own_pool = encoders is None
+        pool = encoders or EncodePool(1, max(4 * max_batch_size, 256))
+        self._stage = EncodeStage(pool, self.metrics, name, answer=self._answer, fail=self._fail_encoded)
+        self._room_wait = 0.0  # how long the last batch waited for the encode stage (for the Retry-After estimate)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -108,9 +107,11 @@ class Batcher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for job in self._queue.drain() + [part.job for part in running]:
+        for job in self._queue.drain() + [part.job for part in running] + list(self._stage.jobs):
             self._fail(job, Draining("the server is shutting down; retry on another replica"))
         await self._worker.shutdown()
+        if self._own_pool:
+            await self._stage.pool.stop()
 
     @property
     def full(self) -> bool:
@@ -132,22 +133,28 @@ class Batcher:
         if self._queue.items + n > self.capacity:
             raise self.refuse()
 
-    def submit(self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None) -> Job:
-        """Queue a request's rows; raises Overloaded at once if they do not fit. Await `.future` for results."""
+    def submit(
+        self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None, complete: Complete | None = None
+    ) -> Job:
+        """Queue a request's rows; raises Overloaded at once if they do not fit. Await `.future` for the answer."""
         if self._closed:
             raise Draining("the server is shutting down; retry on another replica")
         now = self.clock()
         deadline = now + timeout if timeout is not None else float("inf")
-        job = Job(inputs, finish or as_rows, deadline, asyncio.get_running_loop().create_future())
+        job = Job(inputs, finish, deadline, asyncio.get_running_loop().create_future(), complete)
         self.ensure_room(job.n)
         self._queue.push(job, now)
         self._backlog = self._backlog or self._busy
         self._wake.set()
         return job
 
-    async def run(self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None) -> list[Any]:
-        """Submit and wait: one result per row, in order. Cancelling the caller drops its unstarted rows."""
-        job = self.submit(inputs, finish, timeout)
+    async def run(
+        self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None, complete: Complete | None = None
+    ) -> Any:
+        """Submit and wait. The answer: `complete(results)` when given, else one result per row in order (`finish`'s,
+        or the output rows themselves). Both run in the encode stage, never here. Cancelling the caller drops its
+        rows that have not started; the deadline covers both stages."""
+        job = self.submit(inputs, finish, timeout, complete)
         expiry = None if timeout is None else self.timer(timeout, lambda: self._expire(job, timeout))
         try:
             return await job.future
@@ -168,6 +175,9 @@ class Batcher:
                     await self._wake.wait()  # idle engine, empty queue: whatever arrives runs at once
                 elif self._backlog:
                     await self._gather()  # items that queued behind a running batch: let companions join
+                waiting = self.clock()
+                await self._stage.room(self.max_batch_size)  # back-pressure: encoding is behind, leave rows queued
+                self._room_wait = self.clock() - waiting
                 parts = self._take()
                 self._backlog = self._queue.items > 0  # left over from a full batch: same rule as any backlog
                 if parts:
@@ -208,24 +218,34 @@ class Batcher:
         return parts
 
     async def _execute(self, parts: list[Part]) -> None:
+        """Inference in the worker thread; then each request's rows go to the encode stage, and this returns at once
+        so that the next batch's inference overlaps this one's encoding."""
         started = self.clock()
         outcomes = await self._worker.run(parts)
-        self.retry_after.completed(sum(part.size for part in parts), self.clock() - started)
+        # throughput for Retry-After: a batch that waited for the encoders took that long too
+        self.retry_after.completed(sum(part.size for part in parts), self.clock() - started + self._room_wait)
+        encode: list[tuple[Part, np.ndarray]] = []
         for part, outcome in zip(parts, outcomes, strict=True):
             job = part.job
             if job.closed:
-                continue
+                continue  # abandoned during inference: its rows are dropped before encoding
             if isinstance(outcome, GanserveError):
-                self._queue.abandon(job)
-                self.metrics.rejected("failed")
-                self._fail(job, outcome)
-                continue
-            job.results[part.start : part.stop] = outcome
-            job.pending -= part.size
-            if job.pending == 0:
-                job.closed = True
-                if not job.future.done():
-                    job.future.set_result(job.results)
+                self._fail_encoded(job, outcome)
+            else:
+                encode.append((part, outcome))
+        if encode:
+            self._stage.hand_over(encode)
+
+    def _answer(self, job: Job, value: Any) -> None:
+        job.closed = True
+        if not job.future.done():
+            job.future.set_result(value)
+
+    def _fail_encoded(self, job: Job, error: GanserveError) -> None:
+        """Fail a request whose inference or encoding failed, and drop what it still has queued."""
+        self._queue.abandon(job)
+        self.metrics.rejected("failed")
+        self._fail(job, error)
 
     # -- bookkeeping ----------------------------------------------------------------------------------------
 

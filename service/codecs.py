@@ -22,6 +22,7 @@ from service.errors import InvalidImage, MalformedRequest, PayloadTooLarge
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 UPLOAD_FORMATS = ("PNG", "JPEG")
+PNG_LEVEL = 1  # deflate level (GANSERVE_PNG_LEVEL): 1 costs ~25% less CPU than 6 for 3-8% more bytes
 
 
 def to_uint8(images: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
@@ -36,17 +37,30 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def encode_png(pixels: np.ndarray, text: Mapping[str, str] | None = None) -> bytes:
-    """(H, W, C) uint8 with C in {1, 3} -> PNG bytes, with one tEXt chunk per `text` entry."""
+def encode_png(pixels: np.ndarray, text: Mapping[str, str] | None = None, level: int = PNG_LEVEL) -> bytes:
+    """(H, W, C) uint8 with C in {1, 3} -> PNG bytes, with one tEXt chunk per `text` entry.
+
+    Colour rows use PNG's Sub filter (each byte minus the same channel of the pixel on its left), grey rows none:
+    on 64x64 colour pictures Sub makes the file a third smaller for a quarter more time, while on the mostly
+    black digits it only adds bytes (docs/performance.md has the measurements). The bytes depend only on the
+    pixels, `text`, `level` and zlib, so they are the same on every run of a given version.
+    """
     height, width, channels = pixels.shape
     color_type = 0 if channels == 1 else 2
     header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
-    rows = np.zeros((height, 1 + width * channels), dtype=np.uint8)  # column 0: filter type 0 (None)
-    rows[:, 1:] = pixels.reshape(height, width * channels)
+    flat = pixels.reshape(height, width * channels)
+    rows = np.empty((height, 1 + width * channels), dtype=np.uint8)  # column 0: each row's filter type
+    if channels == 1:
+        rows[:, 0] = 0  # None
+        rows[:, 1:] = flat
+    else:
+        rows[:, 0] = 1  # Sub; uint8 subtraction wraps modulo 256, as the filter is defined
+        rows[:, 1:1 + channels] = flat[:, :channels]
+        np.subtract(flat[:, channels:], flat[:, :-channels], out=rows[:, 1 + channels:])
     parts = [_PNG_SIGNATURE, _chunk(b"IHDR", header)]
     for key, value in (text or {}).items():
         parts.append(_chunk(b"tEXt", key.encode("latin-1") + b"\x00" + value.encode("latin-1", "replace")))
-    parts += [_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)), _chunk(b"IEND", b"")]
+    parts += [_chunk(b"IDAT", zlib.compress(rows.tobytes(), level)), _chunk(b"IEND", b"")]
     return b"".join(parts)
 
 

@@ -27,7 +27,7 @@ QUEUE, INFERENCE, ENCODE = "queue", "inference", "encode"
 
 
 class RequestRecord:
-    """One request: who asked for what, and (name, start, end) of each stage it went through."""
+    """One request: who asked for what, and (name, start, end, batch size) of each stage it went through."""
 
     __slots__ = (
         "batch_size",
@@ -56,22 +56,22 @@ class RequestRecord:
         self.model: str | None = None
         self.version: str | None = None
         self.status = 0
-        self.stages: list[tuple[str, float, float]] = []
+        self.stages: list[tuple[str, float, float, int]] = []  # (name, start, end, batch size or 0)
         self.batch_size = 0  # the largest batch any of its rows ran in
         self.images = 0  # rows produced for it
 
     def stage(self, name: str, start: float, end: float) -> None:
-        self.stages.append((name, start, end))
+        self.stages.append((name, start, end, 0))
 
     def ran(self, start: float, end: float, batch_size: int, rows: int) -> None:
         """Its rows [`rows` of them] ran in a batch of `batch_size` from `start` to `end`."""
-        self.stages.append((INFERENCE, start, end))
+        self.stages.append((INFERENCE, start, end, batch_size))
         self.batch_size = max(self.batch_size, batch_size)
         self.images += rows
 
     def queue_wait(self) -> float | None:
         """The longest time any of its rows waited for a batch, or None if none was queued."""
-        waits = [end - start for name, start, end in self.stages if name == QUEUE]
+        waits = [end - start for name, start, end, _ in self.stages if name == QUEUE]
         return max(waits) if waits else None
 
 

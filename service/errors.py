@@ -8,6 +8,7 @@
     │   ├── InvalidImage           upload is not a decodable image, or has the wrong size
     │   ├── PayloadTooLarge        upload over the byte or pixel limit (decompression bombs too)
     │   ├── UnsupportedMediaType   body content type the endpoint does not take
+    │   ├── NotAcceptable          no answer the client's Accept admits (the message lists what this server has)
     │   ├── Unauthorized           API key missing or wrong
     │   ├── ModelControlOff        a repository call (load/unload) while GANSERVE_MODEL_CONTROL does not allow it
     │   ├── LoadFailed             a model version could not be loaded; what was serving is untouched
@@ -58,6 +59,10 @@ class PayloadTooLarge(ClientError):
 
 
 class UnsupportedMediaType(ClientError):
+    pass
+
+
+class NotAcceptable(ClientError):
     pass
 
 

@@ -1,26 +1,20 @@
-"""Turning seeds, labels and truncation into batcher items and PNGs: shared by generate, interpolate and images.
+"""Turning seeds, labels and truncation into batcher items and provenance: shared by generate, interpolate, images.
 
     model = service.registry.get("dcgan-mnist")
     labels = resolve_labels(model.manifest, body.labels, seeds)
     noise = seeded_noise(seeds, model.manifest.latent_dim, truncation)
-    pngs = await render_pngs(model, noise, labels, [png_text(model, seed=s, ...) for s in seeds], timeout=10.0)
+    feeds = generator_feeds(model.manifest, noise, labels)
+    texts = [provenance(model, seed=s, label=l, truncation=truncation) for s, l in ...]
 
-Encoding runs in the batcher's worker thread right after inference (one thread hop per batch, not per image).
+Answers are encoded by the pipeline (service.responder, service.encoding), not here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from service.adapters import generator_feeds, output_nchw
-from service.batcher import Finish
-from service.codecs import b64encode, encode_png, grid, to_uint8
-from service.context import ENCODE, staged
 from service.errors import InvalidRequest, WrongKind
 from service.manifest import Kind, Manifest
 from service.registry import ServedModel
@@ -72,9 +66,10 @@ def resolve_labels(manifest: Manifest, labels: Label | list[Label] | tuple[Label
     return out
 
 
-def png_text(model: ServedModel, *, seed: int | None = None, label: int | None = None,
-             truncation: float | None = None, **extra: str) -> dict[str, str]:
-    """The provenance tEXt chunks of one PNG: model, version, and seed/label/truncation where they apply."""
+def provenance(model: ServedModel, *, seed: int | None = None, label: int | None = None,
+               truncation: float | None = None, **extra: str) -> dict[str, str]:
+    """Where an image comes from: model, version, and seed/label/truncation where they apply. It travels in every
+    format that can carry it (PNG tEXt chunks, JPEG/WebP EXIF) and in the response headers."""
     text = {"model": model.name, "version": model.version}
     if seed is not None:
         text["seed"] = str(seed)
@@ -84,45 +79,3 @@ def png_text(model: ServedModel, *, seed: int | None = None, label: int | None =
     if truncation is not None:
         text["truncation"] = repr(float(truncation))
     return text | extra
-
-
-def png_finisher(model: ServedModel, texts: Sequence[dict[str, str]], base64: bool = False) -> Finish:
-    """Output rows -> PNG bytes (or their base64 text), row i of the request tagged with texts[i]."""
-    manifest = model.manifest
-    encode_seconds = model.metrics.encode_duration
-
-    def finish(rows: np.ndarray, start: int) -> list[bytes] | list[str]:
-        started = time.perf_counter()
-        pixels = to_uint8(output_nchw(manifest, rows), manifest.output_range)
-        pngs = [encode_png(pixels[i], texts[start + i]) for i in range(len(pixels))]
-        out = [b64encode(p) for p in pngs] if base64 else pngs
-        encode_seconds.observe(time.perf_counter() - started)
-        return out
-
-    return finish
-
-
-def pixel_finisher(model: ServedModel) -> Finish:
-    """Output rows -> (H, W, C) uint8 arrays, for callers that compose them (e.g. a grid) before encoding."""
-    manifest = model.manifest
-
-    def finish(rows: np.ndarray, start: int) -> list[np.ndarray]:
-        return list(to_uint8(output_nchw(manifest, rows), manifest.output_range))
-
-    return finish
-
-
-async def render_pngs(model: ServedModel, noise: np.ndarray, labels: np.ndarray | None,
-                      texts: Sequence[dict[str, str]], timeout: float, base64: bool = False) -> list[Any]:
-    """One PNG per noise row (with its label, for conditional models) through the model's batcher:
-    bytes, or base64 text for JSON answers when `base64` is true."""
-    feeds = generator_feeds(model.manifest, noise, labels)
-    return await model.batcher.run(feeds, png_finisher(model, texts, base64), timeout)
-
-
-async def render_grid(model: ServedModel, noise: np.ndarray, labels: np.ndarray | None, text: dict[str, str],
-                      timeout: float) -> bytes:
-    """All images as one PNG grid (for `Accept: image/png` with several images)."""
-    feeds = generator_feeds(model.manifest, noise, labels)
-    pixels = await model.batcher.run(feeds, pixel_finisher(model), timeout)
-    return await asyncio.to_thread(staged(ENCODE, lambda: encode_png(grid(np.stack(pixels)), text)))

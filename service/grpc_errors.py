@@ -1,9 +1,10 @@
 """The single mapping from domain errors (service/errors.py) to gRPC status codes: the gRPC twin of the HTTP
 mapping, over the same exception tree, so both surfaces refuse the same things in their own terms.
 
-    ClientError            INVALID_ARGUMENT   (the request is wrong; retrying it unchanged fails again)
+    ClientError            INVALID_ARGUMENT   (the request is wrong; retrying it unchanged fails again; LoadFailed too)
     ├── Unauthorized       UNAUTHENTICATED
     ├── UnknownModel       NOT_FOUND
+    ├── ModelControlOff    FAILED_PRECONDITION (GANSERVE_MODEL_CONTROL does not allow the repository call)
     └── PayloadTooLarge    RESOURCE_EXHAUSTED (as gRPC's own message size limit answers)
     Unavailable            UNAVAILABLE (Draining, NotReady); retry-after
     └── Overloaded         UNAVAILABLE, or RESOURCE_EXHAUSTED where GANSERVE_OVERLOAD_STATUS=429; retry-after
@@ -26,6 +27,7 @@ from service.errors import (
     ClientError,
     DeadlineExceeded,
     GanserveError,
+    ModelControlOff,
     Overloaded,
     PayloadTooLarge,
     Unauthorized,
@@ -38,6 +40,7 @@ from service.http_errors import to_http
 _CODES: list[tuple[type[GanserveError], grpc.StatusCode]] = [
     (Unauthorized, grpc.StatusCode.UNAUTHENTICATED),
     (UnknownModel, grpc.StatusCode.NOT_FOUND),
+    (ModelControlOff, grpc.StatusCode.FAILED_PRECONDITION),
     (PayloadTooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (ClientError, grpc.StatusCode.INVALID_ARGUMENT),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),

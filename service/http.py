@@ -1,5 +1,5 @@
 """Request/response plumbing shared by the routes: bounded body reading, JSON bodies validated by pydantic,
-content negotiation, and dropping a request's queued work when its client disconnects.
+and dropping a request's queued work when its client disconnects.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
 
 from service.errors import Cancelled, InvalidRequest, MalformedRequest, PayloadTooLarge, UnsupportedMediaType
 from service.state import get_service
@@ -81,20 +80,6 @@ async def read_json_body(request: Request, limit: int) -> bytes:
 async def read_json(request: Request, schema: type[M], limit: int) -> M:
     """A small JSON body, validated on the event loop (bodies of a few KiB: cheaper than a thread hop)."""
     return parse_json(await read_json_body(request, limit), schema)
-
-
-def wants_png(request: Request) -> bool:
-    """True when the client prefers image/png over JSON (`Accept: image/png`)."""
-    accept = request.headers.get("accept", "")
-    return "image/png" in accept and "application/json" not in accept
-
-
-def png_response(data: bytes, headers: dict[str, str] | None = None) -> Response:
-    return Response(data, media_type="image/png", headers=headers)
-
-
-def json_bytes_response(data: bytes, status: int = 200) -> Response:
-    return Response(data, status_code=status, media_type="application/json")
 
 
 WATCH_AFTER_S = 0.002  # requests answered sooner never pay for a disconnect watcher (~0.15 ms each)

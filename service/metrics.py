@@ -34,7 +34,7 @@ class Metrics:
             "ganserve_inference_duration_seconds", "onnxruntime time per batch.",
             ["model"], buckets=latency_buckets, registry=r)
         self.encode_duration = Histogram(
-            "ganserve_encode_duration_seconds", "Time turning a request's output rows into PNG bytes.",
+            "ganserve_encode_duration_seconds", "Time an encoder thread spent on one hand-over (its share of a batch).",
             ["model"], buckets=latency_buckets, registry=r)
         self.batch_size = Histogram(
             "ganserve_batch_size_items", "Items (images) per batch run.", ["model"], buckets=batch_buckets, registry=r)

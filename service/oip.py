@@ -142,6 +142,8 @@ def _decode_values(tensor: Tensor, spec: TensorSpec) -> np.ndarray:
     count = int(np.prod(tensor.shape))
     if raw.size != count:
         raise InvalidRequest(f"input {tensor.name!r}: shape {tensor.shape} needs {count} values, data has {raw.size}")
+    if integers and raw.size and not (np.iinfo(spec.dtype).min <= raw.min() and raw.max() <= np.iinfo(spec.dtype).max):
+        raise InvalidRequest(f"input {tensor.name!r}: values out of the {want} range")  # a cast would wrap them
     return raw.astype(spec.dtype).reshape(tensor.shape)
 
 

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute
 
 from service.auth import check_admin_key, check_api_key
 from service.lifecycle import OPEN_PATHS
+from service.paths import model_path
 from service.routing import api_routes
 from service.settings import Settings
 
@@ -47,17 +48,9 @@ HEADERS = {
     },
     "Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}},
 }
-# Operations that put rows through a model's batcher: they can be refused for a full queue, time out, or fail.
-RUNS_MODEL = frozenset(
-    {
-        "/v1/models/{name}/generate",
-        "/v1/models/{name}/interpolate",
-        "/v1/models/{name}/translate",
-        "/v1/models/{name}/images/{seed}.png",
-        "/v2/models/{name}/infer",
-        "/v2/models/{name}/versions/{version}/infer",
-    }
-)
+# Operations whose answer is negotiated from Accept (service.negotiation): 406 when nothing it admits is served,
+# and 413 when the grid or tensor asked for is over GANSERVE_MAX_ANSWER_BYTES.
+NEGOTIATES = frozenset({"/v1/models/{name}/generate", "/v1/models/{name}/interpolate", "/v1/models/{name}/translate"})
 DESCRIPTIONS = {
     400: "the body is not JSON, not base64 or not a parsable form; for a model load: a version could not be loaded "
     "(the reason says why; what was serving is untouched)",
@@ -65,7 +58,8 @@ DESCRIPTIONS = {
     403: "model control is off (GANSERVE_MODEL_CONTROL=none), or load/unload while it is poll; the message says "
     "how to enable it",
     404: "no such model or version",
-    413: "the body or the image is over the limit",
+    406: "the Accept header admits no answer this operation gives (the message lists them)",
+    413: "the body or the image is over the limit, or the grid or tensor asked for is over GANSERVE_MAX_ANSWER_BYTES",
     415: "the body's content type is not one this operation takes",
     422: "a value is out of range, inconsistent with the model, or the image cannot be used",
     429: "the model's queue is full (GANSERVE_OVERLOAD_STATUS=429); retry after Retry-After",
@@ -86,7 +80,7 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def statuses(route: Any, method: str, has_body: bool, settings: Settings) -> set[int]:
+def statuses(route: Any, has_body: bool, settings: Settings) -> set[int]:
     """The error statuses one operation can answer."""
     path, out = route.path_format, set()
     if path not in OPEN_PATHS:
@@ -100,8 +94,10 @@ def statuses(route: Any, method: str, has_body: bool, settings: Settings) -> set
         out.add(422)
     if has_body:
         out |= {400, 413, 415, 422}
-    if path in RUNS_MODEL:
+    if model_path(path) is not None:  # its rows go through a batcher: full queue, deadline, a failing model
         out |= {422, 500, 503, 504} | ({429} if settings.overload_status == 429 else set())
+    if path in NEGOTIATES:
+        out |= {406, 413}
     if path == "/v2/health/ready":
         out.add(503)
     if any(d.call is check_admin_key for d in route.dependant.dependencies):  # the model repository
@@ -127,16 +123,16 @@ def document(schema: dict[str, Any], routes: list[BaseRoute], settings: Settings
         for method in route.methods:
             operation = schema["paths"].get(route.path_format, {}).get(method.lower())
             if operation is not None:
-                _complete(operation, route, method, settings, defs)
+                _complete(operation, route, settings, defs)
     return schema
 
 
-def _complete(operation: dict[str, Any], route: Any, method: str, settings: Settings, defs: dict[str, Any]) -> None:
+def _complete(operation: dict[str, Any], route: Any, settings: Settings, defs: dict[str, Any]) -> None:
     body = operation.get("requestBody")
     if body is not None and any(_required_fields(c.get("schema", {}), defs) for c in body["content"].values()):
         body["required"] = True
     responses = operation.setdefault("responses", {})
-    for status in sorted(statuses(route, method, body is not None, settings)):
+    for status in sorted(statuses(route, body is not None, settings)):
         responses[str(status)] = {
             "description": DESCRIPTIONS[status],
             "content": {"application/json": {"schema": ERROR}},

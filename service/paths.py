@@ -1,4 +1,6 @@
-"""Which model a request path names, and for which endpoint: the one parser that the ASGI layers share.
+"""Which model a request path names, and for which endpoint, before any routing: for the early refusal layer
+(service/shedding.py), which must decide before the router runs. Everything after routing reads the matched route
+instead; tests/service/test_paths.py checks that this parser and the router agree on every model route.
 
     model_path("/v1/models/dcgan-mnist/generate")         -> ModelPath("dcgan-mnist", None, "generate")
     model_path("/v2/models/dcgan-mnist/versions/2/infer") -> ModelPath("dcgan-mnist", "2", "infer")

@@ -18,6 +18,7 @@ from service.errors import UnknownModel
 from service.logs import log_event
 from service.manifest import Manifest, ManifestError, load_manifest, sha256_file
 from service.metrics import Metrics, ModelMetrics
+from service.pipeline import EncodePool
 from service.retry_after import RetryAfter
 from service.runtime import Runtime, RuntimeLoadError, warm_up_sizes
 from service.settings import Settings
@@ -108,7 +109,8 @@ class Registry:
             await model.batcher.stop()
 
 
-def load_version(version_dir: Path, settings: Settings, metrics: Metrics) -> ServedModel:
+def load_version(version_dir: Path, settings: Settings, metrics: Metrics,
+                 encoders: EncodePool | None = None) -> ServedModel:
     """Validate and load one version folder; raises ManifestError or RuntimeLoadError with the reason."""
     manifest = load_manifest(version_dir)
     onnx_path = version_dir / manifest.onnx_file
@@ -125,12 +127,12 @@ def load_version(version_dir: Path, settings: Settings, metrics: Metrics) -> Ser
     model_metrics = metrics.for_model(manifest.name)
     batcher = Batcher(runtime.run, max_batch_size=max_batch_size,
                       max_queue_delay_s=settings.max_queue_delay_ms / 1000, capacity=settings.queue_capacity,
-                      metrics=model_metrics, name=f"{manifest.name}:{manifest.version}",
+                      metrics=model_metrics, name=f"{manifest.name}:{manifest.version}", encoders=encoders,
                       retry_after=RetryAfter(low_s=settings.retry_after_min_s, high_s=settings.retry_after_max_s))
     return ServedModel(manifest, runtime, batcher, model_metrics)
 
 
-def load_registry(settings: Settings, metrics: Metrics) -> Registry:
+def load_registry(settings: Settings, metrics: Metrics, encoders: EncodePool | None = None) -> Registry:
     """Load every model version under settings.models_dir (blocking: call before serving)."""
     registry = Registry()
     root = settings.models_dir
@@ -139,7 +141,7 @@ def load_registry(settings: Settings, metrics: Metrics) -> Registry:
         return registry
     for version_dir in sorted(p for p in root.glob("*/*") if p.is_dir() and not p.name.startswith(".")):
         try:
-            model = load_version(version_dir, settings, metrics)
+            model = load_version(version_dir, settings, metrics, encoders)
         except (ManifestError, RuntimeLoadError) as e:
             log_event(log, logging.ERROR, "model skipped", path=str(version_dir), reason=str(e))
             registry.skipped.append(Skipped(version_dir, str(e)))

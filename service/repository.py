@@ -23,7 +23,7 @@ import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from service.errors import GanserveError, LoadFailed, UnknownModel
+from service.errors import GanserveError, InvalidRequest, LoadFailed, ModelControlOff, UnknownModel
 from service.manifest import MANIFEST_FILE, NAME_PATTERN, ManifestError, load_manifest
 from service.metrics import Metrics
 from service.registry import Registry, ServedModel, load_version, version_order
@@ -61,6 +61,32 @@ class ModelRepository:
         self._busy: dict[str, str] = {}  # name -> LOADING / UNLOADING while a call runs
         # name -> why it is not served (failed load, unloaded), starting with what start-up skipped
         self._reasons: dict[str, str] = {s.path.parent.name: s.reason for s in registry.skipped}
+
+    # -- what a caller may ask (the HTTP routes and the gRPC calls both ask here) --------------------------
+
+    def check_control(self, change: bool) -> None:
+        """Refuse what GANSERVE_MODEL_CONTROL does not allow: everything when `none`, loads and unloads when `poll`."""
+        control = self.settings.model_control
+        if control == "none":
+            raise ModelControlOff(
+                "model control is off: start the server with GANSERVE_MODEL_CONTROL=explicit to load "
+                "and unload models through the repository calls (or =poll to follow the models folder)"
+            )
+        if change and control == "poll":
+            raise ModelControlOff(
+                "this server follows its models folder (GANSERVE_MODEL_CONTROL=poll): change the files "
+                "there, or restart it with GANSERVE_MODEL_CONTROL=explicit to load and unload on request"
+            )
+
+    @staticmethod
+    def check_load_parameters(name: str, parameters: list[str]) -> None:
+        """Triton's config and file overrides have no meaning here: a load reads what the folder holds."""
+        overrides = sorted(k for k in parameters if k != "unload_dependents")
+        if overrides:
+            raise InvalidRequest(
+                f"load parameters {overrides} are not supported: ganserve loads what its repository "
+                f"folder holds; write the version there (e.g. with `ganserve import`) and load {name!r}"
+            )
 
     # -- the three calls ------------------------------------------------------------------------------------
 

@@ -37,6 +37,11 @@ def cuda_driver_present() -> bool:
     return True
 
 
+def cuda_usable(provider: str) -> bool:
+    """Whether sessions will ask for CUDA (GANSERVE_PROVIDER cuda, or auto with a CUDA build and a driver)."""
+    return provider != "cpu" and CUDA in ort.get_available_providers() and cuda_driver_present()
+
+
 def _session_options(intra_op_threads: int, inter_op_threads: int, spinning: bool) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
@@ -53,7 +58,7 @@ def create_session(model: bytes, provider: str, intra_op_threads: int = 0, inter
                    spinning: bool = False) -> ort.InferenceSession:
     """A session on CUDA when asked for ("cuda") or available ("auto") and it really loads, else on CPU."""
     options = _session_options(intra_op_threads, inter_op_threads, spinning)
-    want_cuda = provider != "cpu" and CUDA in ort.get_available_providers() and cuda_driver_present()
+    want_cuda = cuda_usable(provider)
     if provider == "cuda" and not want_cuda:
         raise RuntimeLoadError("GANSERVE_PROVIDER=cuda, but no CUDA driver / CUDA-enabled onnxruntime was found")
     if want_cuda:

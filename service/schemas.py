@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -15,9 +15,18 @@ Label = StrictInt | StrictStr
 Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
 
 
-class GenerateRequest(BaseModel):
+class OutputOptions(BaseModel):
+    """How the answer is encoded, beside the Accept header (see service.negotiation)."""
+
     model_config = ConfigDict(extra="forbid")
 
+    format: Literal["png", "jpeg", "webp", "npy"] | None = Field(
+        None, description="format of the pictures in a JSON answer (default png); with an image Accept it may "
+                          "only repeat it")
+    quality: int | None = Field(None, ge=1, le=100, description="jpeg/webp quality (default: the server's)")
+
+
+class GenerateRequest(OutputOptions):
     n: int = Field(1, ge=1, description="number of images (up to GANSERVE_MAX_IMAGES_PER_REQUEST)")
     seed: int | None = Field(None, ge=0, le=SEED_MAX, description="image i uses seed+i; drawn by the server if absent")
     labels: Label | list[Label] | None = Field(
@@ -28,9 +37,7 @@ class GenerateRequest(BaseModel):
     deadline_ms: int | None = Field(None, ge=1, description="shorten the server's deadline for this request")
 
 
-class InterpolateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class InterpolateRequest(OutputOptions):
     seeds: list[Seed] = Field(min_length=2, max_length=2, description="the seeds at t = 0 and t = 1")
     labels: list[Label] | None = Field(None, min_length=2, max_length=2,
                                        description="conditional models: the classes at t = 0 and t = 1")
@@ -41,9 +48,7 @@ class InterpolateRequest(BaseModel):
     deadline_ms: int | None = Field(None, ge=1)
 
 
-class TranslateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TranslateRequest(OutputOptions):
     image: str = Field(min_length=1, description="PNG or JPEG, base64 (a data: URL prefix is fine)",
                        json_schema_extra={"pattern": BASE64})  # documented, not enforced: bad base64 is a 400
     version: str | None = None

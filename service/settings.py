@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
     max_upload_pixels: int = Field(default=16_000_000, ge=64, le=200_000_000)
 
+    encode_workers: int = Field(default=0, ge=0, le=256,
+                                description="encoder threads; 0: what the cores allow beside onnxruntime's, >= 1")
+    encode_queue_items: int = Field(default=256, ge=1, le=1_000_000,
+                                    description="images handed to the encoders and not yet encoded (back-pressure)")
+    png_level: int = Field(default=1, ge=0, le=9, description="PNG deflate level")
+    jpeg_quality: int = Field(default=90, ge=1, le=100)
+    webp_quality: int = Field(default=90, ge=1, le=100)
+    max_answer_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=4 * 1024**3,
+                                  description="pixel bytes of a grid or raw-tensor answer (413 above)")
+
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     access_log: bool = Field(default=True, description="one line per request on the ganserve.access logger")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, cast
 
 from starlette.requests import Request
 
+from service.formats import Codec
 from service.lifecycle import Lifecycle
 from service.metrics import Metrics, ModelMetrics
+from service.pipeline import EncodePool, default_workers, host_cores
 from service.registry import Registry
 from service.repository import ModelRepository
 from service.settings import Settings
@@ -25,6 +28,18 @@ class Service:
     registry: Registry = field(default_factory=Registry)
     repository: ModelRepository | None = None  # live model management; built by the lifespan
     tracer: Tracer | None = None  # OpenTelemetry, when GANSERVE_TRACING is on
+    encoders: EncodePool | None = None  # stage two, shared by every model; built by the lifespan
+
+    @cached_property
+    def codec(self) -> Codec:
+        s = self.settings
+        return Codec(png_level=s.png_level, jpeg_quality=s.jpeg_quality, webp_quality=s.webp_quality)
+
+    def encode_pool(self, gpu: bool) -> EncodePool:
+        """The encode pool these settings ask for (GANSERVE_ENCODE_WORKERS, 0: what the cores allow)."""
+        s = self.settings
+        workers = s.encode_workers or default_workers(host_cores(), s.intra_op_threads, gpu)
+        return EncodePool(workers, s.encode_queue_items)
 
     def model_metrics(self, name: str) -> ModelMetrics | None:
         """Per-model metrics for a *served* name only, so clients cannot mint label values."""

@@ -116,10 +116,10 @@ class Tracer:
         if record.status >= 500 or record.status == 0:
             span.set_status(trace.StatusCode.ERROR)
         parent = trace.set_span_in_context(span)
-        for name, start, stop in sorted(record.stages, key=lambda s: s[1]):
+        for name, start, stop, batch_size in sorted(record.stages, key=lambda s: s[1]):
             child = self._tracer.start_span(name, context=parent, start_time=self._ns(start))
-            if name == "inference":
-                child.set_attribute("ganserve.batch_size", record.batch_size)
+            if batch_size:
+                child.set_attribute("ganserve.batch_size", batch_size)
             child.end(end_time=self._ns(stop))
         span.end(end_time=self._ns(end))
 

@@ -1,11 +1,12 @@
-"""The batcher's worker: one thread that runs the engine on a batch and finishes each request's rows.
+"""The batcher's worker: the model's inference thread. It only feeds the engine and hands the rows on.
 
     worker = Worker(runtime.run, metrics, name="dcgan-mnist:1")
-    outcomes = await worker.run(parts)      # per part: its finished rows, or the InferenceFailed it gets
+    outcomes = await worker.run(parts)      # per part: its output rows, or the InferenceFailed it gets
     await worker.shutdown()                 # waits for a running batch without blocking the event loop
 
-A batch that fails is rerun request by request, so only the request that breaks the model fails; a `finish`
-(e.g. PNG encoding) that raises fails only its own request. Inference and finishing never run on the event loop.
+A batch that fails is rerun request by request, so only the request that breaks the model fails. Encoding the
+rows is the next stage's work (`service.pipeline`), so it overlaps the next batch instead of delaying it.
+Inference never runs on the event loop.
 """
 
 from __future__ import annotations
@@ -13,21 +14,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import numpy as np
 
-from service.batch_queue import Inputs, Part, as_rows
-from service.context import ENCODE, QUEUE
+from service.batch_queue import Inputs, Part
+from service.context import QUEUE
 from service.errors import InferenceFailed
 from service.metrics import ModelMetrics
 
 log = logging.getLogger("ganserve.batcher")
 
 Engine = Callable[[Inputs], np.ndarray]
-Outcome = Sequence[Any] | InferenceFailed
+Outcome = np.ndarray | InferenceFailed  # per part: its output rows, or the failure only it gets
 
 
 class Worker:
@@ -54,17 +54,8 @@ class Worker:
         outcomes: list[Outcome] = []
         offset = 0
         for part in parts:
-            chunk, offset = rows[offset : offset + part.size], offset + part.size
-            encoding = time.perf_counter()
-            try:
-                result = part.job.finish(chunk, part.start)
-                if part.job.record is not None and part.job.finish is not as_rows:
-                    part.job.record.stage(ENCODE, encoding, time.perf_counter())
-            except Exception as e:  # an encoding bug must fail its own request, not the batch
-                log.exception("batcher %s: finishing a request failed", self.name)
-                outcomes.append(InferenceFailed(f"post-processing failed: {type(e).__name__}"))
-                continue
-            outcomes.append(result if len(result) == part.size else InferenceFailed("post-processing lost rows"))
+            outcomes.append(rows[offset : offset + part.size])
+            offset += part.size
         return outcomes
 
     def _infer(self, parts: list[Part]) -> np.ndarray | InferenceFailed:

@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--port", type=int, help="port (default: $GANSERVE_PORT or 8000; 0 picks a free one)")
     p.add_argument("--grpc-port", type=int, help="gRPC port (default: $GANSERVE_GRPC_PORT or 8001; 0 turns it off)")
     p.add_argument("--models-dir", help="model repository (default: $GANSERVE_MODELS_DIR or ./models)")
-    p.add_argument("--workers", type=int, help="server processes, each with its own sessions and batchers (default: 1)")
+    p.add_argument("--workers", type=int, help="server processes, each with its own sessions and batchers; /metrics "
+                   "adds them all up (default: $GANSERVE_WORKERS or 1)")
     p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"],
                    help="(default: $GANSERVE_LOG_LEVEL or info)")
     p.add_argument("--log-format", choices=["text", "json"], help="(default: $GANSERVE_LOG_FORMAT or text)")

@@ -11,16 +11,17 @@ Class labels are indices, not vectors, so a conditional walk cannot blend two cl
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.generation import png_text, render_grid, render_pngs, require_generator, resolve_labels
-from service.http import json_bytes_response, png_response, read_json, unless_disconnected, wants_png
+from service.adapters import generator_feeds
+from service.encoding import check_answer_size
+from service.generation import provenance, require_generator, resolve_labels
+from service.http import read_json
 from service.noise import path_noise
+from service.responder import make_answer, representation, respond
 from service.schemas import InterpolateRequest
 from service.state import get_service
 
@@ -29,33 +30,37 @@ router = APIRouter(tags=["generate"])
 _BODY_LIMIT = 64 * 1024
 _OPENAPI = {
     "requestBody": {"content": {"application/json": {"schema": InterpolateRequest.model_json_schema()}}},
-    "responses": {"200": {"content": {"image/png": {}, "application/json": {}},
-                          "description": '{"model", "version", "images": [{"png", "t", "label"}]} or one PNG'}},
+    "responses": {"200": {"content": {"application/json": {}, "image/png": {}, "image/jpeg": {}, "image/webp": {},
+                                      "application/x-npy": {}},
+                          "description": '{"model", "version", "images": [{"<format>", "t", "label"}]}, one grid '
+                                         "picture, or the (steps, H, W, C) uint8 tensor"}},
 }
 
 
 @router.post("/v1/models/{name}/interpolate", response_class=Response, openapi_extra=_OPENAPI)
 async def interpolate(name: str, request: Request) -> Response:
-    """`steps` images on a slerp/lerp path between two seeds (and classes); `Accept: image/png` gives one grid."""
+    """`steps` images on a slerp/lerp path between two seeds (and classes); JSON by default, an image Accept gives
+    one grid, `application/x-npy` the (steps, H, W, C) uint8 tensor."""
     service = get_service(request)
     body = await read_json(request, InterpolateRequest, _BODY_LIMIT)
     model = service.registry.get(name, body.version)
     manifest = require_generator(model)
+    rep = representation(request, body.format, body.quality)
+    image = manifest.image
+    check_answer_size(rep, body.steps, (image.channels, image.height, image.width), service.settings.max_answer_bytes)
     model.batcher.ensure_room(body.steps)  # refuse before building the path's noise, as generate does
     ts, noise = path_noise(body.seeds, steps=body.steps, method=body.method, truncation=body.truncation,
                            latent_dim=manifest.latent_dim or 0)
     ends = resolve_labels(manifest, body.labels, body.seeds)
     labels = None if ends is None else np.where(ts < 0.5, ends[0], ends[1]).astype(np.int64)
     label_list = labels.tolist() if labels is not None else [None] * body.steps
-    timeout = service.timeout(body.deadline_ms)
     seeds = f"{body.seeds[0]},{body.seeds[1]}"
-    if wants_png(request):
-        text = png_text(model, truncation=body.truncation, seeds=seeds, method=body.method, steps=str(body.steps))
-        if labels is not None:
-            text["labels"] = ",".join(str(x) for x in label_list)
-        return png_response(await unless_disconnected(request, render_grid(model, noise, labels, text, timeout)))
-    texts = [png_text(model, label=lab, truncation=body.truncation, seeds=seeds, method=body.method, t=f"{t:.6g}")
-             for t, lab in zip(ts, label_list, strict=True)]
-    pngs = await unless_disconnected(request, render_pngs(model, noise, labels, texts, timeout, base64=True))
-    images = [{"png": png, "t": float(t), "label": lab} for png, t, lab in zip(pngs, ts, label_list, strict=True)]
-    return json_bytes_response(json.dumps({"model": model.name, "version": model.version, "images": images}).encode())
+    texts = [provenance(model, label=lab, truncation=body.truncation, seeds=seeds, method=body.method, t=f"{t:.6g}")
+             for t, lab in zip(ts, label_list, strict=True)] if rep.json else []
+    text = provenance(model, truncation=body.truncation, seeds=seeds, method=body.method, steps=str(body.steps))
+    if labels is not None:
+        text["labels"] = ",".join(str(x) for x in label_list)
+    answer = make_answer(service, model, rep, body.steps, texts=texts, text=text,
+                         meta=[{"t": float(t), "label": lab} for t, lab in zip(ts, label_list, strict=True)])
+    feeds = generator_feeds(manifest, noise, labels)
+    return await respond(request, model, feeds, answer, service.timeout(body.deadline_ms))

@@ -17,7 +17,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 
-from service.errors import InvalidRequest, ModelControlOff
 from service.http import read_json
 from service.repository import ModelRepository
 from service.state import get_service
@@ -40,20 +39,10 @@ class ModelRequest(BaseModel):
 
 
 def _repository(request: Request, change: bool) -> ModelRepository:
-    service = get_service(request)
-    control = service.settings.model_control
-    if control == "none":
-        raise ModelControlOff(
-            "model control is off: start the server with GANSERVE_MODEL_CONTROL=explicit to load "
-            "and unload models through /v2/repository (or =poll to follow the models folder)"
-        )
-    if change and control == "poll":
-        raise ModelControlOff(
-            "this server follows its models folder (GANSERVE_MODEL_CONTROL=poll): change the files "
-            "there, or restart it with GANSERVE_MODEL_CONTROL=explicit to load and unload on request"
-        )
-    assert service.repository is not None  # the lifespan builds it before serving
-    return service.repository
+    repository = get_service(request).repository
+    assert repository is not None  # the lifespan builds it before serving
+    repository.check_control(change)
+    return repository
 
 
 def _body(schema: type[BaseModel]) -> dict[str, Any]:
@@ -74,12 +63,7 @@ async def load_model(name: str, request: Request) -> dict[str, Any]:
     """Read, validate and warm every version of models/{name}/, then serve them (the newest by default)."""
     repository = _repository(request, change=True)
     body = await read_json(request, ModelRequest, _BODY_LIMIT)
-    overrides = sorted(k for k in body.parameters or {} if k != "unload_dependents")
-    if overrides:
-        raise InvalidRequest(
-            f"load parameters {overrides} are not supported: ganserve loads what its repository "
-            f"folder holds; write the version there (e.g. with `ganserve import`) and load {name!r}"
-        )
+    repository.check_load_parameters(name, list(body.parameters or {}))
     versions = await repository.load(name)
     return {"name": name, "versions": versions, "state": "READY"}
 

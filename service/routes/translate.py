@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,20 +12,13 @@ from starlette.responses import Response
 
 from service.adapters import image_feeds, input_size
 from service.codecs import b64decode, decode_upload
-from service.errors import InvalidImage, MalformedRequest, UnsupportedMediaType, WrongKind
+from service.errors import InvalidImage, InvalidRequest, MalformedRequest, UnsupportedMediaType, WrongKind
 from service.forms import parse_multipart
-from service.generation import png_finisher, png_text
-from service.http import (
-    is_json,
-    json_bytes_response,
-    parse_json,
-    png_response,
-    read_body,
-    unless_disconnected,
-    wants_png,
-)
+from service.generation import provenance
+from service.http import is_json, parse_json, read_body
 from service.manifest import Kind
 from service.registry import ServedModel
+from service.responder import make_answer, representation, respond
 from service.schemas import TranslateRequest
 from service.state import Service, get_service
 
@@ -35,11 +27,15 @@ router = APIRouter(tags=["translate"])
 _OPENAPI = {
     "requestBody": {"content": {
         "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
-            "image": {"type": "string", "format": "binary"}, "version": {"type": "string"}}}},
+            "image": {"type": "string", "format": "binary"}, "version": {"type": "string"},
+            "format": {"type": "string", "enum": ["png", "jpeg", "webp"]},
+            "quality": {"type": "integer", "minimum": 1, "maximum": 100}}}},
         "application/json": {"schema": TranslateRequest.model_json_schema()},
     }},
-    "responses": {"200": {"content": {"image/png": {}, "application/json": {}},
-                          "description": '{"model", "version", "images": [{"png"}]} or the PNG'}},
+    "responses": {"200": {"content": {"application/json": {}, "image/png": {}, "image/jpeg": {}, "image/webp": {},
+                                      "application/x-npy": {}},
+                          "description": '{"model", "version", "images": [{"<format>"}]}, the picture, or the '
+                                         "(1, H, W, C) uint8 tensor"}},
 }
 
 
@@ -48,6 +44,8 @@ class Upload:
     image: bytes | str  # the file's bytes (multipart) or its base64 text (JSON), decoded only once there is room
     version: str | None = None
     deadline_ms: int | None = None
+    format: str | None = None  # of the picture in a JSON answer
+    quality: int | None = None
 
 
 async def _upload(request: Request, service: Service) -> Upload:
@@ -60,7 +58,7 @@ async def _upload(request: Request, service: Service) -> Upload:
     if is_json(request):
         body = await read_body(request, limit * 4 // 3 + 4096)
         parsed = await asyncio.to_thread(parse_json, body, TranslateRequest)
-        return Upload(parsed.image, parsed.version, parsed.deadline_ms)
+        return Upload(parsed.image, parsed.version, parsed.deadline_ms, parsed.format, parsed.quality)
     raise UnsupportedMediaType("send the image as multipart/form-data (field 'image') or JSON {\"image\": <base64>}")
 
 
@@ -69,8 +67,13 @@ def _from_multipart(body: bytes, content_type: str) -> Upload:
     image = parts.get("image")
     if image is None or image.filename is None:
         raise MalformedRequest("send the image as a file in the multipart field 'image'")
-    version = parts.get("version")
-    return Upload(bytes(image.data), version.text() if version is not None and version.filename is None else None)
+    fields = {k: p.text() for k in ("version", "format", "quality") if (p := parts.get(k)) is not None
+              and p.filename is None}
+    quality = fields.get("quality")
+    if quality is not None and not (quality.isdigit() and 1 <= int(quality) <= 100):
+        raise InvalidRequest(f"quality must be an integer in 1..100, got {quality!r}")
+    return Upload(bytes(image.data), fields.get("version"), None, fields.get("format"),
+                  int(quality) if quality is not None else None)
 
 
 def _decode(model: ServedModel, upload: Upload, service: Service) -> dict[str, np.ndarray]:
@@ -89,18 +92,16 @@ def _decode(model: ServedModel, upload: Upload, service: Service) -> dict[str, n
 
 @router.post("/v1/models/{name}/translate", response_class=Response, openapi_extra=_OPENAPI)
 async def translate(name: str, request: Request) -> Response:
-    """Translate one image; answers a PNG with `Accept: image/png`, else JSON with base64 PNG."""
+    """Translate one image; JSON by default (the picture in `format`), an image Accept gives the picture itself,
+    `application/x-npy` the (1, H, W, C) uint8 tensor."""
     service = get_service(request)
     upload = await _upload(request, service)
     model = service.registry.get(name, upload.version)
     if model.manifest.kind is not Kind.translation:
         raise WrongKind(f"model {name!r} is a generator: POST JSON to /v1/models/{name}/generate instead")
+    rep = representation(request, upload.format, upload.quality)
     model.batcher.ensure_room(1)  # refuse before decoding: under overload most requests are refused
     feeds = await asyncio.to_thread(_decode, model, upload, service)
-    as_png = wants_png(request)
-    finish = png_finisher(model, [png_text(model)], base64=not as_png)
-    out = await unless_disconnected(request, model.batcher.run(feeds, finish, service.timeout(upload.deadline_ms)))
-    if as_png:
-        return png_response(out[0])
-    return json_bytes_response(json.dumps({"model": model.name, "version": model.version,
-                                           "images": [{"png": out[0]}]}).encode())
+    text = provenance(model)
+    answer = make_answer(service, model, rep, 1, texts=[text], text=text)
+    return await respond(request, model, feeds, answer, service.timeout(upload.deadline_ms))

@@ -7,7 +7,7 @@
 It serves the Open Inference Protocol (service/rpc/servicer.py) and grpc.health.v1 (service/rpc/health.py) on
 GANSERVE_HOST:GANSERVE_GRPC_PORT, with message size limits from settings. The API key, when set, is checked on
 every call but the health and liveness/readiness ones, from metadata `authorization: Bearer <key>` or
-`x-api-key: <key>` (service/auth.py, the same rule as HTTP).
+`x-api-key: <key>` (service/auth.py, the same rule as HTTP); the repository calls take GANSERVE_ADMIN_KEY if set.
 """
 
 from __future__ import annotations
@@ -37,17 +37,27 @@ OPEN_METHODS = frozenset({
 })
 
 
-class ApiKey(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Refuse (UNAUTHENTICATED) calls without the API key, before their request is even read."""
+REPOSITORY_METHODS = frozenset({
+    "/inference.GRPCInferenceService/RepositoryIndex", "/inference.GRPCInferenceService/RepositoryModelLoad",
+    "/inference.GRPCInferenceService/RepositoryModelUnload",
+})
 
-    def __init__(self, key: SecretStr) -> None:
-        self.key = key
+
+class ApiKey(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Refuse (UNAUTHENTICATED) calls without their key, before their request is even read: the repository calls
+    take GANSERVE_ADMIN_KEY when it is set, every other call (and those, without an admin key) the API key."""
+
+    def __init__(self, api_key: SecretStr | None, admin_key: SecretStr | None) -> None:
+        self.api_key = api_key
+        self.admin_key = admin_key
 
     async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
         if details.method not in OPEN_METHODS:
             metadata = dict(details.invocation_metadata or ())
+            admin = details.method in REPOSITORY_METHODS and self.admin_key is not None
+            key, what = (self.admin_key, "admin key (GANSERVE_ADMIN_KEY)") if admin else (self.api_key, "API key")
             try:
-                check_key(self.key, metadata.get("x-api-key"), metadata.get("authorization"))
+                check_key(key, metadata.get("x-api-key"), metadata.get("authorization"), what)
             except Unauthorized as e:
                 return _refusal(e)
         return await continuation(details)
@@ -77,8 +87,9 @@ async def start_grpc(service: Service) -> GrpcServer | None:
     if settings.grpc_port == 0:
         return None
     tracking = RequestTracking(service.tracer, settings.access_log)  # first: IDs and access lines for refusals too
+    keyed = settings.api_key is not None or settings.admin_key is not None
     server = grpc.aio.server(
-        interceptors=[tracking, ApiKey(settings.api_key)] if settings.api_key is not None else [tracking],
+        interceptors=[tracking, ApiKey(settings.api_key, settings.admin_key)] if keyed else [tracking],
         options=[
             ("grpc.max_receive_message_length", settings.grpc_max_receive_bytes),
             ("grpc.max_send_message_length", settings.grpc_max_send_bytes),

@@ -4,6 +4,8 @@ tensor validation (service/oip.py) as the REST surface, so both answer bit for b
     ModelInfer   inputs as raw_input_contents (one entry per input, tritonclient's way) or typed contents;
                  the answer in raw_output_contents. The call's gRPC deadline (and a `timeout` parameter, in
                  microseconds) becomes the request's deadline; a cancelled call drops its queued items.
+    Repository*  Triton's model repository extension: index, load, unload through service/repository.py, as
+                 /v2/repository does (GANSERVE_MODEL_CONTROL decides what is allowed).
     ServerLive / ServerReady answer always (like /v2/health/*); every other call is refused with UNAVAILABLE once
     the server drains. Domain errors leave through service/grpc_errors.py.
 """
@@ -24,6 +26,7 @@ from service.errors import Draining, GanserveError, InvalidRequest, MalformedReq
 from service.grpc_errors import grpc_status, trailing_metadata
 from service.http_errors import to_http
 from service.registry import ServedModel
+from service.repository import ModelRepository
 from service.rpc import inference_pb2 as pb
 from service.rpc import inference_pb2_grpc
 from service.state import Service
@@ -114,6 +117,33 @@ class InferenceServicer(inference_pb2_grpc.GRPCInferenceServiceServicer):  # typ
         finally:
             service.lifecycle.leave()
             model.metrics.request("grpc", status, time.perf_counter() - started)
+
+    @_rpc
+    async def RepositoryIndex(self, request: pb.RepositoryIndexRequest, context: Any) -> pb.RepositoryIndexResponse:
+        rows = self._repository(change=False).index(ready_only=request.ready)
+        return pb.RepositoryIndexResponse(models=[pb.RepositoryIndexResponse.ModelIndex(**row) for row in rows])
+
+    @_rpc
+    async def RepositoryModelLoad(self, request: pb.RepositoryModelLoadRequest,
+                                  context: Any) -> pb.RepositoryModelLoadResponse:
+        repository = self._repository(change=True)
+        repository.check_load_parameters(request.model_name, list(request.parameters))
+        await repository.load(request.model_name)
+        return pb.RepositoryModelLoadResponse()
+
+    @_rpc
+    async def RepositoryModelUnload(self, request: pb.RepositoryModelUnloadRequest,
+                                    context: Any) -> pb.RepositoryModelUnloadResponse:
+        await self._repository(change=True).unload(request.model_name)
+        return pb.RepositoryModelUnloadResponse()
+
+    def _repository(self, change: bool) -> ModelRepository:
+        """The live model manager, if GANSERVE_MODEL_CONTROL allows this call (the same check as over HTTP)."""
+        self._refuse_if_draining()
+        repository = self.service.repository
+        assert repository is not None  # the lifespan builds it before serving
+        repository.check_control(change)
+        return repository
 
     def _refuse_if_draining(self) -> None:
         if self.service.lifecycle.draining:

@@ -22,7 +22,7 @@ def test_one_point_per_configuration_yields_every_figure(tmp_path: Path) -> None
     cfg = BenchConfig(models_dir=write_model_repo(tmp_path / "models"), model="gen", out=tmp_path / "out",
                       concurrencies=[2], sizes=[3], duration_s=1, warmup_s=1, direct_batches=[1, 3],
                       direct_s=0.2, soak_requests=300, soak_warmup_requests=100, soak_concurrency=2,
-                      log_dir=tmp_path / "logs")  # fmt: skip
+                      log_dir=tmp_path / "logs", suite="sweep")  # fmt: skip
     cfg.validate()
     results = run(cfg, "pytest", log=lambda _: None)
     table = write_outputs(results, cfg.out)
@@ -47,12 +47,36 @@ def test_one_point_per_configuration_yields_every_figure(tmp_path: Path) -> None
     off = results["configs"][1]["points"][0]["batch_size"]
     assert off["mean"] == 1.0  # GANSERVE_MAX_BATCH_SIZE=1 really turned batching off
     assert results["soak"]["requests"] >= 300 and results["soak"]["rss_ratio"] > 0
-    assert len(results["targets"]) == 6
+    assert len(results["targets"]) == 9  # issue 5's six, and issue 10's three formats (not measured here)
+    assert "formats" not in results
 
     saved = json.loads((tmp_path / "out.json").read_text())
     assert saved["configs"][0]["points"][0]["requests"] == results["configs"][0]["points"][0]["requests"]
     assert (tmp_path / "out.png").read_bytes().startswith(b"\x89PNG")
     assert "| batching | 3 | 2 |" in table
+
+
+def test_the_formats_section_compares_each_answer_with_the_engine(tmp_path: Path) -> None:
+    models = write_model_repo(tmp_path / "models")
+    cfg = BenchConfig(models_dir=models, model="gen", out=tmp_path / "out", duration_s=1, warmup_s=1, direct_s=0.2,
+                      log_dir=tmp_path / "logs", suite="formats", format_models_dir=models, format_model="gen",
+                      format_points=[(3, 2)], formats=["jpeg", "raw"])  # fmt: skip
+    cfg.validate()
+    results = run(cfg, "pytest", log=lambda _: None)
+    table = write_outputs(results, cfg.out)
+    assert results["configs"] == [] and "soak" not in results
+    points = results["formats"]["points"]
+    assert [p["format"] for p in points] == ["jpeg", "raw"]
+    for p in points:
+        assert p["statuses"].get("200", 0) == p["requests"] > 0 and p["images_per_s"] > 0
+        assert p["engine_request_batch"]["batch"] == 3 and p["engine_mean_batch"]["images_per_s"] > 0
+        cpu = p["cpu_ms_per_image"]
+        assert cpu["encode"] > 0 and cpu["event_loop"] > 0 and cpu["total"] == pytest.approx(
+            cpu["event_loop"] + cpu["inference"] + cpu["encode"])
+        assert sum(p["batch_size"]["histogram"].values()) == p["batch_size"]["batches"] >= 1
+    raw = points[1]
+    assert raw["bytes_per_image"] >= 64  # (3, 8, 8, 1) uint8 per request, plus the .npy and HTTP headers
+    assert "| jpeg | 3 | 2 |" in table and "64x64 RGB, 8 clients x 16 images, png" in table
 
 
 def test_docs_block_is_replaced_and_the_rest_of_the_page_kept(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""bench.targets turns one run's figures into issue 5's verdicts, each a ratio measured in that run."""
+"""bench.targets turns one run's figures into issue 5's and issue 10's verdicts, each a ratio measured in that run."""
 
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ def _point(n: int, c: int, ok_per_s: float, p50: float, p99: float, **extra: Any
             "refused": 0, "socket_errors": {"connect": 0, "read": 0, "write": 0, "timeout": 0}} | extra  # fmt: skip
 
 
+def _formats(png: float, jpeg: float, raw: float) -> dict[str, Any]:
+    """The 8 clients x 16 images points of the formats section, against an engine of 1000 img/s at batch 16."""
+    return {"points": [{"format": f, "images_per_request": 16, "concurrency": 8, "images_per_s": v,
+                        "engine_request_batch": {"images_per_s": 1000.0}}
+                       for f, v in (("png", png), ("jpeg", jpeg), ("raw", raw))]}  # fmt: skip
+
+
 def _results(on_64: float, off_64: float, big: float, lone_p50: float, crowd_errors: int = 0) -> dict[str, Any]:
     on = [_point(1, 1, 500, lone_p50, 2 * lone_p50), _point(1, 64, on_64, 20, 40),
           _point(64, 16, big / 64, 300, 400), _point(1, 256, on_64, 80, 150, errors=crowd_errors),
@@ -25,12 +32,13 @@ def _results(on_64: float, off_64: float, big: float, lone_p50: float, crowd_err
         "configs": [{"name": BATCHING, "deadline_ms": 10_000, "points": on},
                     {"name": NO_BATCHING, "deadline_ms": 10_000, "points": off}],
         "soak": {"rss_ratio": 1.02, "rss_after_warmup_mb": 100.0, "rss_after_mb": 102.0, "requests": 100_000},
+        "formats": _formats(png=850, jpeg=950, raw=990),
     }
 
 
 def test_a_run_that_meets_every_target_passes_them_all() -> None:
     verdicts = evaluate(_results(on_64=2800, off_64=1000, big=3300, lone_p50=1.1))
-    assert len(verdicts) == 6
+    assert len(verdicts) == 9
     assert all(v["pass"] for v in verdicts), verdicts
 
 
@@ -44,13 +52,22 @@ def test_misses_are_reported_with_the_measured_ratio() -> None:
     assert verdicts["256 clients: only 503 refusals, accepted p99 within deadline"]["pass"] is False
 
 
+def test_format_targets_compare_each_answer_with_the_engine_at_batch_16() -> None:
+    results = _results(on_64=2800, off_64=1000, big=3300, lone_p50=1.1) | {"formats": _formats(790, 905, 880)}
+    verdicts = {v["target"].rsplit(", ", 1)[1]: v for v in evaluate(results) if v["target"].startswith("64x64")}
+    assert {k: v["pass"] for k, v in verdicts.items()} == {
+        "png vs direct batch 16": False, "jpeg vs direct batch 16": True, "raw vs direct batch 16": False}
+    assert verdicts["png vs direct batch 16"]["measured"] == "0.79x (790 vs 1000 img/s)"
+
+
 def test_targets_not_measured_say_so_instead_of_passing() -> None:
     results = _results(on_64=2800, off_64=1000, big=3300, lone_p50=1.1)
-    del results["soak"]
+    del results["soak"], results["formats"]
     results["configs"] = results["configs"][:1]
     verdicts = {v["target"]: v["pass"] for v in evaluate(results)}
     assert verdicts["memory after 100k requests"] is None
     assert verdicts["64 clients x 1 image: batching on vs off"] is None
+    assert verdicts["64x64 RGB, 8 clients x 16 images, png vs direct batch 16"] is None
 
 
 def test_the_ceiling_averages_start_and_end_and_takes_the_best_thread_setting() -> None:

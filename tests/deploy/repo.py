@@ -17,6 +17,12 @@ def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
+def compose_default(value: str) -> str:
+    """The value docker compose uses when the variable is unset: `${NAME:-default}` -> default; others as they are."""
+    match = re.fullmatch(r"\$\{\w+:-(.*)\}", value)
+    return match[1] if match else value
+
+
 def load_yaml_docs(path: Path) -> list[Any]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
 

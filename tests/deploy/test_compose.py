@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from deploy.nginx.render import SERVER_PARAMS, VARIABLES
-from tests.deploy.repo import ROOT, dockerfile_stages, load_yaml
+from tests.deploy.repo import ROOT, compose_default, dockerfile_stages, load_yaml
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,10 @@ def seconds(duration: str) -> float:
     return int(match[1]) * {"ms": 0.001, "s": 1, "m": 60}[match[2]]
 
 
+def dockerfile_args(name: str) -> set[str]:
+    return {line.split()[1].split("=")[0] for line in (ROOT / name).read_text().splitlines() if line.startswith("ARG ")}
+
+
 def bind_sources(service: dict[str, Any]) -> list[str]:
     return [v.split(":")[0] for v in service.get("volumes", []) if v.startswith("./")]
 
@@ -46,7 +50,11 @@ def test_replicas_scale_behind_nginx(compose: dict[str, Any]) -> None:
     assert service["deploy"]["replicas"] >= 2
     assert "ports" not in service and "container_name" not in service, "would collide under --scale"
     assert service["expose"] == [service["environment"]["GANSERVE_PORT"], service["environment"]["GANSERVE_GRPC_PORT"]]
-    assert service["build"] == {"context": ".", "dockerfile": "Dockerfile"}
+    build = service["build"]
+    assert (build["context"], build["dockerfile"]) == (".", "Dockerfile")
+    # Build args pass through from the environment (unset: the Dockerfile's defaults); each one is declared there.
+    assert all("=" not in a for a in build["args"]) and set(build["args"]) <= dockerfile_args("Dockerfile")
+    assert "PYTHON_IMAGE" in build["args"]
     assert service["environment"]["GANSERVE_HOST"] == "0.0.0.0"
 
 
@@ -72,13 +80,13 @@ def test_nginx_renders_the_repo_template_for_every_replica(compose: dict[str, An
     env = nginx["environment"]
     assert set(VARIABLES) <= set(env)
     # One DNS name covers every replica; `resolve` follows --scale. Same passive health checks as render.py.
-    assert env["GANSERVE_UPSTREAM_SERVERS"] == f"server ganserve:{port} resolve {SERVER_PARAMS};"
+    assert compose_default(env["GANSERVE_UPSTREAM_SERVERS"]) == f"server ganserve:{port} resolve {SERVER_PARAMS};"
     assert env["NGINX_RESOLVER"] == "127.0.0.11"  # Docker's embedded DNS
     published = nginx["ports"][0]
     assert published.endswith(f":{env['NGINX_PORT']}")
     assert nginx["healthcheck"]["test"][-1].endswith("/lb/health")
     # `resolve` in open-source nginx needs 1.27.3 or later.
-    major, minor = (int(x) for x in re.match(r"nginx:(\d+)\.(\d+)", nginx["image"]).groups())  # type: ignore[union-attr]
+    major, minor = (int(x) for x in re.match(r"nginx:(\d+)\.(\d+)", compose_default(nginx["image"])).groups())  # type: ignore[union-attr]
     assert (major, minor) >= (1, 28) or (major, minor) == (1, 27)
 
 
@@ -95,6 +103,14 @@ def test_prometheus_and_grafana_mount_the_repo_configs(compose: dict[str, Any]) 
     assert grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"].startswith("/etc/grafana/dashboards/")
     home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"].rsplit("/", 1)[1]
     assert (ROOT / "deploy/grafana/dashboards" / home).is_file()
+
+
+def test_images_are_variables_with_todays_defaults(compose: dict[str, Any]) -> None:
+    """A registry of your own, or none: every image the stack pulls can be replaced without editing the file."""
+    services = compose["services"]
+    assert {name: compose_default(s["image"]) for name, s in services.items() if name != "ganserve"} == {
+        "nginx": "nginx:1.28-alpine", "prometheus": "prom/prometheus:v3.4.1", "grafana": "grafana/grafana:11.6.1"}
+    assert all(s["image"] != compose_default(s["image"]) for name, s in services.items() if name != "ganserve")
 
 
 def test_named_volumes_are_declared(compose: dict[str, Any]) -> None:
@@ -116,7 +132,9 @@ def test_published_ports(compose: dict[str, Any]) -> None:
 def test_gpu_override_reserves_gpus_for_the_cuda_image(compose: dict[str, Any]) -> None:
     gpu = merged(compose, load_yaml(ROOT / "docker-compose.gpu.yml"))
     service = gpu["services"]["ganserve"]
-    assert service["build"] == {"context": ".", "dockerfile": "Dockerfile.gpu"}
+    assert (service["build"]["context"], service["build"]["dockerfile"]) == (".", "Dockerfile.gpu")
+    assert {"CUDA_IMAGE", "ONNXRUNTIME_GPU"} <= set(service["build"]["args"]) <= dockerfile_args("Dockerfile.gpu") | {
+        "PYTHON_IMAGE"}
     assert (ROOT / service["build"]["dockerfile"]).is_file()
     assert service["environment"]["GANSERVE_PROVIDER"] == "cuda"
     assert service["environment"]["GANSERVE_DRAIN_TIMEOUT_S"] == "20"  # the base settings survive the merge

@@ -142,7 +142,7 @@ async def test_sigterm_mid_load_loses_no_request(cluster: Cluster) -> None:
         status = await until_exited(draining.process)
         await until_each_serves(client, [survivor], SERVED)  # and the load goes on after it left
     failures = load.failures()
-    inflight = re.search(r"draining (\d+) in-flight", draining.log())
+    inflight = re.search(r"draining: .* inflight=(\d+)", draining.log())
     print(f"\nSIGTERM: {len(load.outcomes)} requests, {len(failures)} failed; served before the signal "
           f"{before}; in flight at SIGTERM: {inflight[1] if inflight else '?'}; retried by nginx on the "
           f"other replica: {retried(cluster.lb)}; exit status {status}")

@@ -14,7 +14,7 @@ import tritonclient.grpc as triton
 from deploy.nginx.render import GRPC_TEMPLATE, GRPC_VARIABLES, SERVER_PARAMS, render, render_grpc
 from tests.deploy.balancer import Balancer, nginx_binary
 from tests.deploy.nginxconf import Directive, args, block, parse
-from tests.deploy.repo import ROOT, load_yaml
+from tests.deploy.repo import ROOT, compose_default, load_yaml
 from tests.support.server import Server, free_port
 
 UPSTREAMS = ["127.0.0.1:18101", "127.0.0.1:18102"]
@@ -42,13 +42,14 @@ def test_compose_publishes_grpc_through_nginx_to_the_replicas_grpc_port() -> Non
     port = replica["environment"]["GANSERVE_GRPC_PORT"]
     assert port in replica["expose"]
     env = nginx["environment"]
-    assert env["GANSERVE_GRPC_UPSTREAM_SERVERS"] == f"server ganserve:{port} resolve {SERVER_PARAMS};"
+    assert compose_default(env["GANSERVE_GRPC_UPSTREAM_SERVERS"]) == f"server ganserve:{port} resolve {SERVER_PARAMS};"
     assert any(p.endswith(f":{env['NGINX_GRPC_PORT']}") for p in nginx["ports"])
 
 
 @pytest.mark.skipif(shutil.which("envsubst") is None, reason="envsubst not installed (Debian package gettext-base)")
 def test_compose_renders_the_grpc_template_like_render_py() -> None:
-    env = {k: str(v) for k, v in load_yaml(ROOT / "docker-compose.yml")["services"]["nginx"]["environment"].items()}
+    env = {k: compose_default(str(v))
+           for k, v in load_yaml(ROOT / "docker-compose.yml")["services"]["nginx"]["environment"].items()}
     defined = " ".join(f"${{{name}}}" for name in env)
     rendered = subprocess.run(["envsubst", defined], input=GRPC_TEMPLATE.read_text(), env=env, check=True,
                               capture_output=True, text=True).stdout

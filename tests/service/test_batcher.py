@@ -246,7 +246,7 @@ async def test_a_failing_finish_fails_only_its_request(make: Callable[..., Batch
         raise ValueError("encoder bug")
 
     batcher = await make(Engine())
-    with pytest.raises(InferenceFailed, match="post-processing"):
+    with pytest.raises(InferenceFailed, match="encoding the answer failed: ValueError: encoder bug"):
         await batcher.run(rows(1), broken)
     assert len(await batcher.run(rows(1))) == 1
 

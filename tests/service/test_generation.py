@@ -1,9 +1,11 @@
-"""Seeds and labels to batcher items to PNGs, on real tiny models and a real batcher, without HTTP."""
+"""Seeds and labels to batcher items and provenance, and those items through a real batcher and encoder to answers,
+on real tiny models, without HTTP."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,18 +13,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from service.codecs import encode_png, to_uint8
+from service.adapters import generator_feeds
+from service.codecs import encode_png, grid, to_uint8
+from service.encoding import Answer
 from service.errors import InvalidRequest, WrongKind
-from service.generation import (
-    generator_feeds,
-    png_finisher,
-    png_text,
-    render_grid,
-    render_pngs,
-    require_generator,
-    resolve_labels,
-)
+from service.formats import Codec, Format
+from service.generation import provenance, require_generator, resolve_labels
 from service.metrics import Metrics
+from service.negotiation import Representation
 from service.noise import seeded_noise
 from service.registry import ServedModel, load_version
 from service.settings import Settings
@@ -72,8 +70,8 @@ def test_unconditional_models_take_no_labels_and_translators_generate_nothing(mo
     assert require_generator(models["gen"]) is models["gen"].manifest
 
 
-def test_png_text_names_the_class_and_keeps_extra_chunks(models: dict[str, ServedModel]) -> None:
-    assert png_text(models["cgen"], seed=4, label=2, truncation=0.5, method="slerp") == {
+def test_provenance_names_the_class_and_keeps_extra_fields(models: dict[str, ServedModel]) -> None:
+    assert provenance(models["cgen"], seed=4, label=2, truncation=0.5, method="slerp") == {
         "model": "cgen",
         "version": "1",
         "seed": "4",
@@ -81,7 +79,7 @@ def test_png_text_names_the_class_and_keeps_extra_chunks(models: dict[str, Serve
         "truncation": "0.5",
         "method": "slerp",
     }
-    assert png_text(models["gen"]) == {"model": "gen", "version": "1"}
+    assert provenance(models["gen"]) == {"model": "gen", "version": "1"}
 
 
 def test_feeds_use_the_manifest_tensor_names_and_dtypes(models: dict[str, ServedModel]) -> None:
@@ -89,21 +87,21 @@ def test_feeds_use_the_manifest_tensor_names_and_dtypes(models: dict[str, Served
     assert sorted(feeds) == ["label", "z"] and feeds["z"].dtype == np.float32
 
 
-def test_the_finisher_tags_each_row_by_its_place_in_the_request(models: dict[str, ServedModel]) -> None:
-    texts = [{"i": str(i)} for i in range(4)]
-    rows = np.zeros((2, 1, 8, 8), np.float32)
-    out = png_finisher(models["gen"], texts, base64=True)(rows, 2)  # rows 2 and 3 of the request
-    tags = [Image.open(io.BytesIO(base64.b64decode(s))).text["i"] for s in out]  # type: ignore[attr-defined]
-    assert tags == ["2", "3"]
-
-
-async def test_render_pngs_equals_encoding_the_engine_output(models: dict[str, ServedModel]) -> None:
+async def test_answers_through_the_batcher_equal_encoding_the_engine_output(models: dict[str, ServedModel]) -> None:
     model = models["gen"]
     noise = seeded_noise(range(5, 11), 8)
-    texts = [png_text(model, seed=s) for s in range(5, 11)]
-    pngs = await render_pngs(model, noise, None, texts, timeout=10.0)  # 6 images: two batches of at most 4
+    texts = [provenance(model, seed=s) for s in range(5, 11)]
     direct = to_uint8(model.runtime.run({"z": noise}), model.manifest.output_range)
+
+    def answer(rep: Representation) -> Answer:
+        return Answer(rep, Codec(), model.manifest.output_range, 6, texts, text={"model": "gen"})
+
+    as_json = answer(Representation(Format.png, json=True))  # 6 images: two batches of at most 4
+    body = await model.batcher.run({"z": noise}, as_json.rows, 10.0, complete=as_json.body)
+    pngs = [base64.b64decode(image["png"]) for image in json.loads(body)["images"]]
     assert pngs == [encode_png(direct[i], texts[i]) for i in range(6)]
-    grid = await render_grid(model, noise, None, {"model": "gen"}, timeout=10.0)
-    with Image.open(io.BytesIO(grid)) as image:
-        assert image.size == (3 * 8 + 4 * 2, 2 * 8 + 3 * 2) and image.text == {"model": "gen"}
+    as_grid = answer(Representation(Format.png, json=False))
+    picture = await model.batcher.run({"z": noise}, as_grid.rows, 10.0, complete=as_grid.body)
+    assert picture == encode_png(grid(direct), {"model": "gen"})
+    with Image.open(io.BytesIO(picture)) as image:
+        assert image.size == (3 * 8 + 4 * 2, 2 * 8 + 3 * 2)

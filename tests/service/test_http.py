@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 
 from service.errors import Cancelled, InvalidRequest, MalformedRequest, PayloadTooLarge, UnsupportedMediaType
-from service.http import is_json, parse_json, read_body, read_json, unless_disconnected, wants_png
+from service.http import is_json, parse_json, read_body, read_json, unless_disconnected
 from service.metrics import Metrics
 from service.registry import Registry, load_version
 from service.settings import Settings
@@ -103,14 +103,12 @@ def test_json_errors_separate_malformed_from_invalid() -> None:
         parse_json(b'{"n": 0}', Body)
 
 
-async def test_content_types_and_accept_headers(service: Service) -> None:
+async def test_content_types(service: Service) -> None:
     assert is_json(request(service, [], {"content-type": "application/json; charset=utf-8"}))
     assert is_json(request(service, [], {"content-type": "application/problem+json"}))
     assert is_json(request(service, []))  # curl -d without a type is still read as JSON
     with pytest.raises(UnsupportedMediaType, match="application/json"):
         await read_json(request(service, [], {"content-type": "text/plain"}), Body, 64)
-    assert wants_png(request(service, [], {"accept": "image/png"}))
-    assert not wants_png(request(service, [], {"accept": "image/png, application/json"}))
 
 
 async def test_work_is_cancelled_when_its_client_disconnects(service: Service) -> None:

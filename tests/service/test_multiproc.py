@@ -84,7 +84,9 @@ def test_two_workers_metrics_count_every_image_even_after_one_dies(start_server,
         images += n
         if i >= 9 and len(access_pids(server)) == 2:
             break
-    per_worker = access_pids(server)
+    deadline = time.monotonic() + 10  # a worker writes its access line just after the answer has gone out
+    while sum((per_worker := access_pids(server)).values()) < images and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert len(per_worker) == 2 and sum(per_worker.values()) == images  # both served; the logs agree
     for _ in range(4):  # whichever worker answers the scrape, it reports both
         assert metric(server, "ganserve_images_total", model="gen") == images

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+import threading
+
+import numpy as np
 import pytest
 
+from service.batcher import Batcher
+from service.errors import Overloaded
 from service.retry_after import JITTER, RetryAfter
 
 
@@ -60,8 +67,6 @@ def test_jitter_spreads_clients_over_half_a_drain_time(u: float) -> None:
 
 
 def test_clients_refused_together_do_not_all_come_back_together() -> None:
-    import random
-
     clock = Clock()
     rng = random.Random(0)
     estimate = RetryAfter(clock=clock, rng=rng.random)
@@ -91,3 +96,37 @@ def test_inconsistent_bounds_are_refused() -> None:
         RetryAfter(low_s=10, high_s=5)
     with pytest.raises(ValueError):
         RetryAfter(low_s=0)
+
+
+async def test_the_batcher_reports_its_batches_and_its_refusals_carry_the_estimate() -> None:
+    clock, gate, entered = Clock(), threading.Event(), threading.Event()
+
+    def engine(feeds: dict[str, np.ndarray]) -> np.ndarray:
+        entered.set()
+        assert gate.wait(10), "the test never released the engine"
+        clock.now += 0.5 * len(feeds["x"])  # 2 items per second of engine time
+        return feeds["x"]
+
+    batcher = Batcher(engine, max_batch_size=2, max_queue_delay_s=0.0, capacity=8, clock=clock,
+                      retry_after=RetryAfter(clock=clock, rng=lambda: 0.0))  # fmt: skip
+    await batcher.start()
+    try:
+        gate.set()
+        await batcher.run({"x": np.zeros((2, 1), np.float32)})
+        assert batcher.retry_after.rate() == pytest.approx(2.0)
+        gate.clear()
+        entered.clear()
+        first = asyncio.ensure_future(batcher.run({"x": np.zeros((2, 1), np.float32)}))  # runs, held
+        assert await asyncio.to_thread(entered.wait, 10)
+        queued = asyncio.ensure_future(batcher.run({"x": np.zeros((7, 1), np.float32)}))
+        async with asyncio.timeout(10):
+            while batcher.queued_items < 7:
+                await asyncio.sleep(0.001)
+        with pytest.raises(Overloaded) as refused:
+            batcher.ensure_room(2)  # 7 queued at 2 items/s: the queue drains in 3.5 s
+        assert refused.value.retry_after_s == 3
+        gate.set()
+        await asyncio.gather(first, queued)
+    finally:
+        gate.set()
+        await batcher.stop()

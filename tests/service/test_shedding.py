@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import re
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -25,7 +27,7 @@ from service.app import create_app
 from service.batcher import Batcher
 from service.retry_after import RetryAfter
 from service.settings import Settings
-from service.shedding import EarlyRefusal, RetryWindows
+from service.shedding import EarlyRefusal, RefusalSummary, RetryWindows
 from tests.service.test_api import samples
 from tests.service.test_lifecycle import queued, wait_for
 from tests.support.models import write_generator
@@ -295,3 +297,49 @@ async def test_holding_can_be_turned_off(models_dir: Path) -> None:
         await held.fill(CAPACITY)
         statuses = [(await held.client.post(GEN, json={"n": 1})).status_code for _ in range(3)]
         assert statuses == [503, 503, 503]
+
+
+# -- request IDs and logs --------------------------------------------------------------------------------------
+
+
+async def test_an_early_refusal_carries_a_fresh_request_id_when_the_client_sent_none_or_an_unsafe_one(
+    models_dir: Path,
+) -> None:
+    async with held_app(models_dir) as held:
+        await held.fill(CAPACITY)
+        plain = await held.client.post(GEN, json={"n": 1})
+        unsafe = await held.client.post(GEN, json={"n": 1}, headers={"X-Request-ID": "two words"})
+    for refused in (plain, unsafe):
+        assert refused.status_code == 503 and re.fullmatch(r"[0-9a-f]{32}", refused.headers["x-request-id"])
+    assert plain.headers["x-request-id"] != unsafe.headers["x-request-id"]
+
+
+async def test_early_refusals_are_summarised_in_the_log_not_written_one_line_each(
+    models_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with held_app(models_dir) as held:
+        await held.fill(CAPACITY)
+        for _ in range(3):
+            assert (await held.client.post(GEN, json={"n": 1})).status_code == 503
+    summaries = [r for r in caplog.records if r.name == "ganserve.shedding"]
+    assert len(summaries) == 1 and summaries[0].fields["model"] == "gen"  # type: ignore[attr-defined]
+    access = [r for r in caplog.records if r.name == "ganserve.access" and "/generate" in r.getMessage()]
+    assert access == []
+
+
+def test_the_summary_counts_the_refusals_between_its_lines() -> None:
+    now = [0.0]
+    summary = RefusalSummary(clock=lambda: now[0])
+    lines: list[dict[str, Any]] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.fields)  # type: ignore[method-assign,attr-defined]
+    logger = logging.getLogger("ganserve.shedding")
+    logger.addHandler(handler)
+    try:
+        for t in (0.0, 1.0, 2.0, 9.0, 10.5, 11.0):
+            now[0] = t
+            summary.refused("gen", 2)
+    finally:
+        logger.removeHandler(handler)
+    assert [(line["model"], line["refused"]) for line in lines] == [("gen", 1), ("gen", 4)]

@@ -68,6 +68,7 @@ async def test_a_request_has_queue_inference_and_encode_spans_that_fill_it(
     assert request.attributes["http.response.status_code"] == 200
     assert request.attributes["ganserve.request_id"] == answer.headers["x-request-id"]
     stages = [spans["queue"], spans["inference"], spans["encode"]]
+    assert spans["inference"].attributes == {"ganserve.batch_size": 1}
     assert all(s.parent is not None and s.parent.span_id == request.context.span_id for s in stages)
     times = [(s.start_time or 0, s.end_time or 0) for s in stages]
     assert request.start_time is not None and request.end_time is not None
@@ -131,6 +132,7 @@ async def test_a_grpc_call_continues_the_callers_trace_with_the_same_stages(
     root = spans["GRPC /inference.GRPCInferenceService/ModelInfer"]
     assert f"{root.context.trace_id:032x}" == CALLER_TRACE and root.attributes is not None
     assert (root.attributes["ganserve.request_id"], root.attributes["ganserve.images"]) == ("grpc-trace-1", 2)
+    assert spans["inference"].attributes == {"ganserve.batch_size": 2}
 
 
 def test_with_tracing_off_nothing_of_the_sdk_or_the_tracing_module_is_loaded(tmp_path: Path) -> None:
