@@ -64,7 +64,7 @@ def format_table(result: dict[str, Any]) -> str:
     if "frechet_distance" in result.get("floor_range", {}):
         lo, hi = result["floor_range"]["frechet_distance"]
         spread = f"Fréchet distance floor {fmt(lo)} to {fmt(hi)} across them"
-        lines += ["", f"floor: mean over {result['floor_subsets']} subsets of {result['n']} training digits ({spread})"]
+        lines += ["", f"floor: mean over {result['floor_subsets']} subsets of {result['n']} training {'emoji' if result.get('data') else 'digits'} ({spread})"]
     if "class_shares" in result["metrics"]:
         shares = " ".join(f"{d}:{s:.3f}" for d, s in enumerate(result["metrics"]["class_shares"]))
         floor = " ".join(f"{d}:{s:.3f}" for d, s in enumerate(result["floor"]["class_shares"]))

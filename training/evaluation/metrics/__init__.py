@@ -55,7 +55,7 @@ METRICS: dict[str, Metric] = {
 
 # Human-readable names of each figure, in the order tables show them.
 TITLES: dict[str, str] = {
-    "frechet_distance": "Fréchet distance (digit-classifier features)",
+    "frechet_distance": "Fréchet distance (classifier features)",
     "kid": "KID (cubic polynomial kernel, unbiased)",
     "classifier_score": "Classifier score (inception-style, max 10)",
     "precision": "Precision (k=3)",
