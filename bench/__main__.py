@@ -153,9 +153,13 @@ def _direct(cfg: BenchConfig, when: str, log: Any) -> list[dict[str, Any]]:
 
 
 def run(cfg: BenchConfig, command: str, log: Any = print) -> dict[str, Any]:
-    manifest = load_manifest(cfg.models_dir / cfg.model / cfg.version)
+    only_formats = cfg.suite == "formats" and cfg.format_models_dir is not None and cfg.format_model is not None
+    models_dir, model = (cfg.format_models_dir, cfg.format_model) if only_formats else (cfg.models_dir, cfg.model)
+    assert models_dir is not None and model is not None
+    version = "1" if only_formats else cfg.version
+    manifest = load_manifest(models_dir / model / version)
     results: dict[str, Any] = {"command": command, "config": cfg.to_json(), "machine": _machine(),
-                               "model": {"name": cfg.model, "version": cfg.version,
+                               "model": {"name": model, "version": version,
                                          "description": manifest.description or manifest.kind.value}}  # fmt: skip
     results["machine"]["loadavg_start"] = _loadavg()
     results["direct"], results["configs"] = [], []
@@ -209,12 +213,13 @@ def update_docs(page: Path, table: str, out: Path) -> None:
 
 
 def write_outputs(results: dict[str, Any], out: Path) -> str:
-    """Write OUT.json, OUT.md and OUT.png; return the Markdown."""
+    """Write OUT.json, OUT.md and OUT.png (the plot only when the sweep ran); return the Markdown."""
     out.parent.mkdir(parents=True, exist_ok=True)
     Path(f"{out}.json").write_text(json.dumps(results, indent=1) + "\n")
     table = markdown(results)
     Path(f"{out}.md").write_text(table)
-    plot(results, Path(f"{out}.png"))
+    if results["configs"]:
+        plot(results, Path(f"{out}.png"))
     return table
 
 
