@@ -31,8 +31,8 @@ import tritonclient.grpc as triton
 
 from deploy.nginx.render import upstream_servers
 from tests.deploy import images
-from tests.deploy.conftest import record
 from tests.deploy.engine import Engine
+from tests.deploy.figures import record
 from tests.deploy.load import Load
 from tests.deploy.repo import ROOT
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.deploy.conftest import record
 from tests.deploy.engine import Engine
+from tests.deploy.figures import record
 
 pytestmark = pytest.mark.containers
 

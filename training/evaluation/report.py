@@ -38,7 +38,8 @@ def format_table(result: dict[str, Any]) -> str:
     head = f"{result['model']}/{result['version']} ({result['kind']}"
     if result.get("task"):
         head += f", task {result['task']}, {result['direction']}"
-    head += f"): {result['n']} samples vs {result['n']} held-out digits, seed {result['seed']}"
+    what = f"emoji ({result['data']})" if result.get("data") else "digits"
+    head += f"): {result['n']} samples vs {result['n']} held-out {what}, seed {result['seed']}"
     rows = [("figure", "value", "floor", "ratio", "target", "pass")]
     for key, title in TITLES.items():
         if key not in result["metrics"]:
@@ -63,7 +64,7 @@ def format_table(result: dict[str, Any]) -> str:
     if "frechet_distance" in result.get("floor_range", {}):
         lo, hi = result["floor_range"]["frechet_distance"]
         spread = f"Fréchet distance floor {fmt(lo)} to {fmt(hi)} across them"
-        lines += ["", f"floor: mean over {result['floor_subsets']} subsets of {result['n']} training digits ({spread})"]
+        lines += ["", f"floor: mean over {result['floor_subsets']} subsets of {result['n']} training {'emoji' if result.get('data') else 'digits'} ({spread})"]
     if "class_shares" in result["metrics"]:
         shares = " ".join(f"{d}:{s:.3f}" for d, s in enumerate(result["metrics"]["class_shares"]))
         floor = " ".join(f"{d}:{s:.3f}" for d, s in enumerate(result["floor"]["class_shares"]))
