@@ -22,8 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.evaluation import evaluate_model_dir
 from service.manifest import load_manifest
+from training.evaluation import evaluate_model_dir
 from training.evaluation.calibration import calibration_rows
 from training.evaluation.colour import EMOJI_CLASSIFIER_ONNX, colour_set
 from training.evaluation.embedding import CLASSIFIER_ONNX

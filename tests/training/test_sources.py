@@ -38,7 +38,7 @@ def test_a_folder_of_colour_images_is_rgb_at_its_own_size(tmp_path: Path) -> Non
         _png(tmp_path / "faces" / f"{i}.png", 32, 32, seed=i)
     data = _load("dcgan", tmp_path / "faces")
     assert isinstance(data, ImageData) and data.images.shape == (3, 3, 32, 32) and data.labels is None
-    assert -1 <= float(data.images.min()) and float(data.images.max()) <= 1
+    assert float(data.images.min()) >= -1 and float(data.images.max()) <= 1
 
 
 def test_grey_images_follow_the_data_unless_channels_says_otherwise(tmp_path: Path) -> None:
@@ -105,10 +105,10 @@ def test_unreadable_and_non_image_files_are_skipped_with_a_count_or_refused_when
     (tmp_path / "f" / "notes.txt").write_text("hello")
     data = _load("dcgan", tmp_path / "f")
     assert len(data.images) == 2 and "skipped 2 unreadable or non-image file(s)" in data.notes[0]
-    with pytest.raises(DataError, match="notes.txt: not an image file .* drop --strict"):
+    with pytest.raises(DataError, match=r"notes\.txt: not an image file .* drop --strict"):
         _load("dcgan", tmp_path / "f", strict=True)
     (tmp_path / "f" / "notes.txt").unlink()
-    with pytest.raises(DataError, match="broken.png: not a readable image"):
+    with pytest.raises(DataError, match=r"broken\.png: not a readable image"):
         _load("dcgan", tmp_path / "f", strict=True)
 
 
