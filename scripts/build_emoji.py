@@ -70,10 +70,8 @@ def build(size: int, workdir: Path) -> tuple[dict[str, np.ndarray], dict[str, ob
         tarballs[style], src = npm_pack(package, workdir)
         sources.append(src)
     meta = json.loads(members(tarballs["noto"], {"package/emoji.json"})["package/emoji.json"])
-    emoji = sorted(
-        (e for e in meta if e.get("has_img_google") and e.get("has_img_twitter") and e["category"] not in SKIP_CATEGORIES),
-        key=lambda e: e["sort_order"],
-    )
+    drawn = [e for e in meta if e.get("has_img_google") and e.get("has_img_twitter")]
+    emoji = sorted((e for e in drawn if e["category"] not in SKIP_CATEGORIES), key=lambda e: e["sort_order"])
     class_names = sorted({e["category"] for e in emoji})
     arrays: dict[str, np.ndarray] = {}
     for style, (_, folder) in PACKAGES.items():

@@ -2,6 +2,7 @@
 
     python scripts/eval_report.py                                   # shipped models/ + runs/compare/models/
     python scripts/eval_report.py --compare path/to/compare/models  # another comparison folder
+    python scripts/eval_report.py --blocks colour                   # only the colour (emoji) models' block
 
 Only the blocks between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->`` are rewritten; the prose
 around them is kept. Every model is scored with `evaluate_model_dir` (2,000 samples against the 2,000 held-out
@@ -21,8 +22,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from service.manifest import load_manifest
 from training.evaluation import evaluate_model_dir
 from training.evaluation.calibration import calibration_rows
+from training.evaluation.colour import EMOJI_CLASSIFIER_ONNX, colour_set
 from training.evaluation.embedding import CLASSIFIER_ONNX
 from training.evaluation.grid import save_model_grid
 from training.evaluation.report import fmt, log_result, markdown_table
@@ -48,6 +51,16 @@ def provenance(version_dir: Path) -> dict[str, Any]:
 def classifier_block() -> str:
     info = json.loads(CLASSIFIER_ONNX.with_suffix(".json").read_text(encoding="utf-8"))
     rows = ["| domain (held-out, 2,000 digits) | accuracy |", "|---|---:|"]
+    rows += [f"| {d} | {a:.2%} |" for d, a in info["held_out_accuracy"].items()]
+    return "\n".join(rows) + (
+        f"\n\nTrained in {info['train_seconds']:.0f} s on {info['config']['threads']} CPU threads "
+        f"(`{info['command']}`); graph sha256 `{info['sha256'][:16]}…`."
+    )
+
+
+def emoji_classifier_block() -> str:
+    info = json.loads(EMOJI_CLASSIFIER_ONNX.with_suffix(".json").read_text(encoding="utf-8"))
+    rows = ["| style (held-out emoji, 9 categories) | accuracy |", "|---|---:|"]
     rows += [f"| {d} | {a:.2%} |" for d, a in info["held_out_accuracy"].items()]
     return "\n".join(rows) + (
         f"\n\nTrained in {info['train_seconds']:.0f} s on {info['config']['threads']} CPU threads "
@@ -93,7 +106,8 @@ def floor_note(r: dict[str, Any]) -> list[str]:
     lo, hi = r["floor_range"]["frechet_distance"]
     spread = f"the Fréchet distance floor ranges {fmt(lo)} to {fmt(hi)} across them"
     return [
-        f"Floors of distribution figures: mean over {r['floor_subsets']} subsets of {r['n']} training digits ({spread}).",
+        f"Floors of distribution figures: mean over {r['floor_subsets']} subsets of {r['n']} training "
+        f"{'emoji' if r.get('data') else 'digits'} ({spread}).",
         "",
     ]
 
@@ -105,14 +119,19 @@ def shipped_block(results: list[tuple[Path, dict[str, Any]]], img_dir: Path, pag
         img = img_dir / f"{r['model']}.png"
         save_model_grid(vdir, img)
         head = f"### {r['model']} ({r['kind']}"
-        head += f", task `{r['task']}`, {r['direction']})" if r["task"] else ")"
+        if r["task"]:
+            head += f", task `{r['task']}`, {r['direction']})"
+        else:
+            head += f", data `{r['data']}`)" if r.get("data") else ")"
         verdict = (
             "**all targets met**"
             if r["passed"]
             else "**targets missed: " + ", ".join(k for k, t in r["targets"].items() if t["pass"] is not True) + "**"
         )
-        secs = prov.get("train_seconds")
-        trained = f"Family `{prov.get('family', '?')}`" + (f", trained in {secs / 60:.1f} min." if secs else ".")
+        secs, cpu = prov.get("train_seconds"), prov.get("cpu_seconds")
+        trained = f"Family `{prov.get('family', '?')}`"
+        trained += f", {prov.get('steps')} steps in {secs / 60:.1f} min" if secs else ""
+        trained += f" ({cpu / 60:.1f} CPU min)." if cpu else "."
         parts += [
             head,
             "",
@@ -211,16 +230,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=5, help="noise seeds per shipped generator, for the spread")
     p.add_argument("--log", type=Path, default=ROOT / "runs" / "evaluations.jsonl")
     p.add_argument("--json-out", type=Path, help="also write every result as one JSON file")
+    p.add_argument("--blocks", choices=["all", "colour"], default="all", help="which blocks to regenerate")
     args = p.parse_args(argv)
     img_dir = args.page.parent / "img"
-    shipped = evaluate_all(version_dirs(args.models), args.n, args.log)
-    compare = evaluate_all(version_dirs(args.compare), args.n, args.log) if args.compare.is_dir() else []
+    dirs = version_dirs(args.models)
+    colour_dirs = [d for d in dirs if colour_set(load_manifest(d))]
+    colour = evaluate_all(colour_dirs, args.n, args.log)
+    shipped: list[tuple[Path, dict[str, Any]]] = []
+    compare: list[tuple[Path, dict[str, Any]]] = []
     text = args.page.read_text(encoding="utf-8")
-    text = replace_block(text, "classifier", classifier_block())
-    text = replace_block(text, "calibration", calibration_block())
-    text = replace_block(text, "shipped", shipped_block(shipped, img_dir, args.page, args.seeds))
-    text = replace_block(text, "compare", compare_block(compare, img_dir, args.page))
+    text = replace_block(text, "emoji-classifier", emoji_classifier_block())
+    text = replace_block(text, "colour", shipped_block(colour, img_dir, args.page, args.seeds))
+    if args.blocks == "all":
+        shipped = evaluate_all([d for d in dirs if d not in colour_dirs], args.n, args.log)
+        compare = evaluate_all(version_dirs(args.compare), args.n, args.log) if args.compare.is_dir() else []
+        text = replace_block(text, "classifier", classifier_block())
+        text = replace_block(text, "calibration", calibration_block())
+        text = replace_block(text, "shipped", shipped_block(shipped, img_dir, args.page, args.seeds))
+        text = replace_block(text, "compare", compare_block(compare, img_dir, args.page))
     args.page.write_text(text, encoding="utf-8")
+    shipped += colour
     if args.json_out:
         args.json_out.write_text(json.dumps([r for _, r in shipped + compare], indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.page} ({len(shipped)} shipped, {len(compare)} comparison models)")

@@ -188,7 +188,8 @@ def export_trainer(trainer: Trainer, cfg: TrainConfig, models_dir: Path, summary
     for spec in trainer.exports():
         name = cfg.name + spec.suffix
         prov = {"family": cfg.family, "config": cfg.to_dict(), "steps": summary["steps"],
-                "train_seconds": summary["train_seconds"], "ema": cfg.ema_decay > 0, "data": data.source,
+                "train_seconds": summary["train_seconds"], "cpu_seconds": summary.get("cpu_seconds"),
+                "ema": cfg.ema_decay > 0, "data": data.source,
                 "metrics": {}, **spec.provenance}  # fmt: skip
         desc = data.description
         if spec.kind is Kind.conditional and class_names:

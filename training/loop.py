@@ -106,7 +106,8 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, dist: distributed.Dist
     bar.close()
     train_seconds = time.perf_counter() - t0
     summary: dict[str, Any] = {"steps": step + 1 if cfg.steps > start else start, "train_seconds": round(train_seconds, 1),
-                               "stopped_early": stopped_early, "world_size": dist.world_size, "exported": []}  # fmt: skip
+                               "cpu_seconds": round(time.process_time(), 1), "stopped_early": stopped_early,
+                               "world_size": dist.world_size, "exported": []}  # fmt: skip
     if main:
         runs.plot_losses(log_path, run_dir / "loss_curve.png")
         images, nrow = trainer.grid()

@@ -18,9 +18,9 @@ import pytest
 
 from tests.deploy import images
 from tests.deploy.engine import Engine, EngineUnavailable, unavailable
+from tests.deploy.figures import FIGURES, record
 from tests.deploy.repo import ROOT
 
-FIGURES: dict[str, str] = {}
 CPU_TAG = "ganserve:cpu"
 
 
@@ -38,10 +38,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("container tier figures")
         for name, value in FIGURES.items():
             terminalreporter.write_line(f"{name}: {value}")
-
-
-def record(name: str, value: str) -> None:
-    FIGURES[name] = value
 
 
 @pytest.fixture(scope="session")

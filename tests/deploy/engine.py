@@ -175,5 +175,10 @@ class Engine:
         for mount in sorted(mounts, reverse=True):
             subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
         still = [m for m in Path("/proc/mounts").read_text().splitlines() if str(self.root) in m]
-        if not still:  # never delete through a mount that is still there
+        if still:  # never delete through a mount that is still there
+            return
+        for _ in range(5):  # containerd's shims may still be letting go of files for a moment
             shutil.rmtree(self.root, ignore_errors=True)
+            if not self.root.exists():
+                return
+            time.sleep(1)

@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.deploy.engine import Engine
 from tests.deploy.repo import DEPLOY, ROOT
@@ -52,6 +53,14 @@ def missing_tools() -> str | None:
     return None
 
 
+def run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """subprocess.run that fails with the command's own words (stderr tail), not just its exit status."""
+    result = subprocess.run(argv, check=False, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:4])} ... exited {result.returncode}: {result.stderr[-2000:]}")
+    return result
+
+
 def _key(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
 
@@ -78,7 +87,7 @@ def base_rootfs() -> Path:
     """The base's root file system as a tar (mmdebstrap writes it; `docker import` reads it)."""
 
     def make(path: Path) -> None:
-        subprocess.run([*MMDEBSTRAP, str(path.with_suffix(".tar"))], check=True, capture_output=True, timeout=900)
+        run([*MMDEBSTRAP, str(path.with_suffix(".tar"))], timeout=900)
         path.with_suffix(".tar").rename(path)
 
     return cached("rootfs", _key(*MMDEBSTRAP), make)
@@ -124,29 +133,9 @@ def wheelhouse(name: str, python: str, requirements: list[str]) -> Path:
     platforms = [f"manylinux_2_{minor}_{machine}" for minor in range(17, 37)] + [f"manylinux2014_{machine}"]
 
     def make(path: Path) -> None:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--only-binary=:all:",
-                "--python-version",
-                python,
-                "--implementation",
-                "cp",
-                *[a for p in platforms for a in ("--platform", p)],
-                "--dest",
-                str(path),
-                *requirements,
-                *build,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        pip = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--implementation", "cp"]
+        targets = ["--python-version", python, *[a for p in platforms for a in ("--platform", p)]]
+        run([*pip, *targets, "--dest", str(path), *requirements, *build], timeout=600)
 
     return cached(name, _key(python, machine, *requirements, *build), make)
 
@@ -176,10 +165,10 @@ def debian_root(*packages: str) -> Path:
         debs = path.with_name(path.name + ".debs")
         shutil.rmtree(debs, ignore_errors=True)
         debs.mkdir()
-        subprocess.run(["apt-get", "download", *packages], check=True, capture_output=True, cwd=debs, timeout=300)
+        run(["apt-get", "download", *packages], cwd=debs, timeout=300)  # needs `apt-get update` once
         path.mkdir()
         for deb in sorted(debs.glob("*.deb")):
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(path)], check=True, capture_output=True)
+            run(["dpkg-deb", "-x", str(deb), str(path)])
         shutil.rmtree(debs)
 
     return cached("deb-" + "-".join(packages), _key(*packages), make)

@@ -3,6 +3,7 @@ Ports are published on loopback only; images come from the tier (the CPU image, 
 nginx and Prometheus images built from Debian's packages), passed in through the compose file's variables.
 
 - requests through nginx reach both replicas (nginx's access log names the replica of each request);
+- gRPC (tritonclient) through nginx's HTTP/2 side reaches a replica's gRPC port;
 - Prometheus finds both replicas in Docker's DNS and scrapes them (its HTTP API: `up`, a ganserve series);
 - one replica stopped the way compose stops it (SIGTERM, then stop_grace_period) under steady load through nginx
   loses no request; the counts are printed with the tier's figures.
@@ -24,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
+import tritonclient.grpc as triton
 
 from deploy.nginx.render import upstream_servers
 from tests.deploy import images
-from tests.deploy.conftest import record
 from tests.deploy.engine import Engine
+from tests.deploy.figures import record
 from tests.deploy.load import Load
 from tests.deploy.repo import ROOT
 
@@ -48,6 +51,7 @@ class Stack:
     env: dict[str, str]
     url: str  # nginx, on loopback
     prometheus: str
+    grpc: str = ""  # nginx's gRPC side, host:port on loopback
 
     def compose(self, *args: str, **kwargs: Any) -> str:
         files = ["-f", str(ROOT / "docker-compose.yml"), "-f", str(Path(__file__).parent / "compose.tier.yml")]
@@ -108,7 +112,14 @@ def stack(engine: Engine, base_image: str, cpu_image: str, tmp_path_factory: pyt
         record("compose up --wait (2 replicas healthy, nginx, Prometheus)", f"{time.monotonic() - started:.1f} s")
         nginx_port = partial.compose("port", "nginx", "80").strip().rsplit(":", 1)[1]
         prometheus_port = partial.compose("port", "prometheus", "9090").strip().rsplit(":", 1)[1]
-        yield Stack(engine, env, f"http://127.0.0.1:{nginx_port}", f"http://127.0.0.1:{prometheus_port}")
+        grpc_port = partial.compose("port", "nginx", "81").strip().rsplit(":", 1)[1]
+        yield Stack(
+            engine,
+            env,
+            f"http://127.0.0.1:{nginx_port}",
+            f"http://127.0.0.1:{prometheus_port}",
+            f"127.0.0.1:{grpc_port}",
+        )
     finally:
         partial.compose("down", "--volumes", "--timeout", "30", check=False, timeout=120)
 
@@ -135,6 +146,21 @@ def test_requests_through_nginx_reach_both_replicas(stack: Stack) -> None:
     counts = {name: served.count(address) for name, address in replicas.items()}
     record("balancing through nginx", f"40 requests: {counts}")
     assert all(count > 0 for count in counts.values()), counts
+
+
+def test_grpc_through_nginx_reaches_the_replicas(stack: Stack) -> None:
+    """The Open Inference Protocol over gRPC: nginx's HTTP/2 side (grpc_pass) to the replicas' gRPC port."""
+    noise = triton.InferInput("z", [2, 65], "FP32")  # dcgan-mnist's input: 65 noise values per image
+    noise.set_data_from_numpy(np.zeros((2, 65), dtype=np.float32))
+    client = triton.InferenceServerClient(stack.grpc)
+    try:
+        assert client.is_server_ready() and client.is_model_ready(MODEL)
+        images = client.infer(MODEL, [noise]).as_numpy("image")
+    finally:
+        client.close()
+    assert images is not None and images.shape[0] == 2
+    logs = stack.compose("logs", "--no-log-prefix", "nginx")
+    assert "ModelInfer" in logs
 
 
 def query(stack: Stack, promql: str) -> list[dict[str, Any]]:

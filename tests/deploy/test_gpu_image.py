@@ -14,8 +14,8 @@ import re
 import pytest
 
 from tests.deploy import images
-from tests.deploy.conftest import record
 from tests.deploy.engine import Engine
+from tests.deploy.figures import record
 from tests.deploy.repo import ROOT
 
 pytestmark = pytest.mark.containers

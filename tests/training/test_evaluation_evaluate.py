@@ -144,7 +144,7 @@ def test_collapsed_generator_fails_mode_coverage(tmp_path: Path, one_per_class: 
     r = evaluate_model_dir(_table_model(tmp_path, "collapsed", one_per_class, conditional=False), n=N)
     assert r["metrics"]["class_max_share"] == 1.0 and r["metrics"]["classes_covered"] == 1.0
     assert r["metrics"]["recall"] < 0.05
-    assert 0.05 <= r["floor"]["class_min_share"] and r["floor"]["class_max_share"] <= 0.15
+    assert r["floor"]["class_min_share"] >= 0.05 and r["floor"]["class_max_share"] <= 0.15
     assert not r["passed"]
 
 
@@ -192,6 +192,8 @@ def test_translator_grid_shows_input_output_truth(tmp_path: Path) -> None:
     )
     grid = model_grid(model)  # 8 rows of (input, output, truth) x 3, each tile 28 px + 2 px padding
     assert grid.shape == (8 * 30 + 2, 9 * 30 + 2)
-    tile = lambda r, c: grid[2 + 30 * r : 30 * (r + 1), 2 + 30 * c : 30 * (c + 1)]
+    def tile(r: int, c: int) -> np.ndarray:
+        return grid[2 + 30 * r : 30 * (r + 1), 2 + 30 * c : 30 * (c + 1)]
+
     assert np.array_equal(tile(0, 1), tile(0, 2))  # the exact translator's output is its truth
     assert not np.array_equal(tile(0, 0), tile(0, 2))

@@ -46,7 +46,7 @@ def test_text_table_has_value_floor_ratio_target_and_verdict() -> None:
 def test_markdown_table_rows() -> None:
     rows = markdown_table(RESULT).splitlines()
     assert rows[0].startswith("| figure | value | real-vs-real floor")
-    assert rows[2] == "| Fréchet distance (digit-classifier features) | 7.5000 | 2.5000 | 3.0000 | <= 3x floor | pass |"
+    assert rows[2] == "| Fréchet distance (classifier features) | 7.5000 | 2.5000 | 3.0000 | <= 3x floor | pass |"
 
 
 def test_jsonl_appends_one_line_per_result(tmp_path: Path) -> None:
@@ -99,5 +99,5 @@ def test_metrics_are_stored_in_the_manifest_and_the_model_is_untouched(tmp_path:
 
 def test_metrics_of_another_model_are_refused(tmp_path: Path) -> None:
     vdir = _version_dir(tmp_path)
-    with pytest.raises(ValueError, match="another model.onnx"):
+    with pytest.raises(ValueError, match=r"another model\.onnx"):
         store_in_manifest(vdir, RESULT)

@@ -77,7 +77,9 @@ def test_spectral_norm_is_baked_into_plain_weights(tmp_path) -> None:  # type: i
 
 def test_translation_export_has_an_image_input(tmp_path) -> None:  # type: ignore[no-untyped-def]
     g = UNetGenerator(1, 4).eval()
-    example = lambda n, gen: (torch.rand(n, 1, 28, 28, generator=gen) * 2 - 1,)
+    def example(n: int, gen: torch.Generator) -> tuple[torch.Tensor]:
+        return (torch.rand(n, 1, 28, 28, generator=gen) * 2 - 1,)
+
     version_dir = export_generator(g, Kind.translation, example, tmp_path / "t" / "1",
                                    provenance={"task": "lowres", "direction": "a2b"})  # fmt: skip
     manifest = load_manifest(version_dir)

@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch.nn.utils import parametrize
 
@@ -46,3 +47,26 @@ def test_baking_spectral_norm_keeps_the_function() -> None:
         after = d(x)
     assert not any(parametrize.is_parametrized(m) for m in d.modules())
     torch.testing.assert_close(before, after)
+
+
+@pytest.mark.parametrize("size", [32, 64, 128])
+def test_networks_scale_with_the_image_size_and_channels(size: int) -> None:
+    from training.nets.unet import ResNetGenerator
+
+    z, x, y = torch.randn(2, 8), torch.randn(2, 3, size, size), torch.tensor([0, 2])
+    assert ConvGenerator(8, 4, channels=3, num_classes=3, size=size)(z, y).shape == (2, 3, size, size)
+    assert ConvDiscriminator(4, channels=3, num_classes=3, size=size)(x, y).shape == (2,)
+    assert MLPGenerator(8, 16, image_shape=(3, size, size))(z).shape == (2, 3, size, size)
+    assert UNetGenerator(3, 4, size=size)(x).shape == (2, 3, size, size)
+    assert ResNetGenerator(3, 4, size=size)(x).shape == (2, 3, size, size)
+    patches = size // 4 if size <= 32 else size // 8
+    assert PatchDiscriminator(6, 4, size=size)(torch.cat([x, x], 1)).shape == (2, 1, patches, patches)
+
+
+def test_one_block_per_doubling() -> None:
+    def ups(size: int) -> int:
+        return sum(isinstance(m, torch.nn.ConvTranspose2d) for m in ConvGenerator(8, 4, size=size).modules())
+
+    assert [ups(s) for s in (28, 32, 64, 128)] == [2, 3, 4, 5]
+    with pytest.raises(ValueError, match="28, 32, 64, 128"):
+        ConvGenerator(8, 4, size=48)

@@ -52,7 +52,7 @@ def test_unpaired_halves_are_disjoint_and_cover() -> None:
 
 
 def test_unknown_task_lists_valid_ones() -> None:
-    with pytest.raises(ValueError, match="lowres.*thicken"):
+    with pytest.raises(ValueError, match=r"lowres.*thicken"):
         get_task("nope")
 
 

@@ -57,7 +57,7 @@ def emoji_split() -> tuple[np.ndarray, np.ndarray]:
     """(train indices, held-out indices) of the emoji, sorted."""
     n = len(emoji_arrays()["labels"])
     order = np.random.default_rng(EMOJI_SPLIT_SEED).permutation(n)
-    held = int(round(n * EMOJI_HELD_OUT))
+    held = round(n * EMOJI_HELD_OUT)
     return np.sort(order[held:]), np.sort(order[:held])
 
 

@@ -89,7 +89,7 @@ def _conform(raw: Images | Pairs | Unpaired, cfg: TrainConfig, needs: str, sourc
         if needs == "labelled" and labels is None:
             raise DataError(f"{where}: no class labels; family {family!r} needs them: put each class's images in "
                             "<folder>/<class name>/, or save labels as 'y' in the .npz")  # fmt: skip
-        if needs == "images" and labels is not None and cfg.data:
+        if needs == "images" and labels is not None and cfg.data and cfg.data not in BUILTIN:
             notes.append(f"class labels found ({len(set(labels.tolist()))} classes) but family {family!r} is "
                          "unconditional and ignores them; use --family cgan to generate by class")  # fmt: skip
         names = raw.class_names

@@ -146,13 +146,14 @@ def train(cfg: ClassifierConfig) -> tuple[DigitNet, dict[str, float], float]:
     return model, acc, seconds
 
 
-def export(model: DigitNet, path: Path) -> None:
-    """Export with the dynamo exporter (chosen explicitly), a dynamic batch axis, and check parity with torch."""
+def export(model: nn.Module, path: Path, image_shape: tuple[int, int, int] = (1, 28, 28)) -> None:
+    """Export with the dynamo exporter (chosen explicitly), a dynamic batch axis, and check parity with torch.
+    `model(x)` maps images (N, *image_shape) to (logits, features)."""
     import onnx
     import onnxruntime as ort
 
     model.eval()
-    example = torch.zeros(2, 1, 28, 28)
+    example = torch.zeros(2, *image_shape)
     batch = torch.export.Dim("batch", min=1, max=65536)
     program = torch.onnx.export(
         model,
@@ -171,7 +172,7 @@ def export(model: DigitNet, path: Path) -> None:
     onnx.checker.check_model(str(tmp), full_check=True)
     session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
     for n in (1, 7):
-        x = torch.from_numpy(np.random.default_rng(n).uniform(-1, 1, (n, 1, 28, 28)).astype(np.float32))
+        x = torch.from_numpy(np.random.default_rng(n).uniform(-1, 1, (n, *image_shape)).astype(np.float32))
         with torch.no_grad():
             want = [t.numpy() for t in model(x)]
         got = session.run(["logits", "features"], {"image": x.numpy()})

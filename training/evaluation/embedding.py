@@ -68,9 +68,10 @@ class DigitClassifier:
         return cls(make_session(path), info)
 
     def embed(self, images: np.ndarray, labels: np.ndarray | None = None) -> Embedding:
-        """images float32 (N, 1, 28, 28) in [-1, 1] -> Embedding."""
-        if images.ndim != 4 or images.shape[1:] != (1, 28, 28):
-            raise ValueError(f"the digit classifier takes (N, 1, 28, 28) images, got {images.shape}")
+        """images float32 (N, C, H, W) in [-1, 1], the shape the graph declares -> Embedding."""
+        want = tuple(self.session.get_inputs()[0].shape[1:])
+        if images.ndim != 4 or images.shape[1:] != want:
+            raise ValueError(f"this classifier takes (N, {', '.join(map(str, want))}) images, got {images.shape}")
         images = np.ascontiguousarray(images, dtype=np.float32)
         logits, feats = [], []
         for i in range(0, len(images), self.batch_size):

@@ -20,6 +20,7 @@ import numpy as np
 from service.manifest import Kind, Manifest, load_manifest
 from training.data.mnist import N_HELD_OUT, Digits, load_split, to_unit_range
 from training.data.tasks import get_task
+from training.evaluation.colour import colour_set, evaluate_colour_dir
 from training.evaluation.embedding import DigitClassifier, Embedding, make_session
 from training.evaluation.metrics import metrics_for
 from training.evaluation.sampling import EvaluationError, sample, task_domains, translation_setup
@@ -74,10 +75,16 @@ def evaluate_model_dir(
     """Score ``version_dir/model.onnx`` on n samples; returns a JSON-ready dict with "metrics", "floor", "ratio",
     "targets" ({figure: {op, value, of_floor, pass}}) and "passed" (every target met)."""
     version_dir = Path(version_dir)
+    manifest = load_manifest(version_dir)
+    if colour_set(manifest):  # a colour model on the embedded emoji: its own feature network and sets
+        return evaluate_colour_dir(version_dir, seed)
+    data = (manifest.provenance.get("config") or {}).get("data", "")
+    if data not in ("", "digits"):
+        raise EvaluationError(f"{manifest.name}: trained on {data!r}; evaluation has reference sets and feature "
+                              "networks for the embedded digits and emoji only")  # fmt: skip
     if not 10 <= n <= N_HELD_OUT:
         raise EvaluationError(f"n must be between 10 and {N_HELD_OUT} (the held-out split), got {n}")
     start = time.perf_counter()
-    manifest = load_manifest(version_dir)
     clf = classifier or DigitClassifier.load()
     session = make_session(version_dir / manifest.onnx_file)
     train, held_out = load_split()

@@ -14,6 +14,7 @@ import numpy as np
 
 from service.manifest import Kind, Role, load_manifest, write_atomic
 from training.data.mnist import load_split, to_unit_range
+from training.evaluation.colour import colour_set, colour_tiles
 from training.evaluation.embedding import make_session
 from training.evaluation.sampling import run_model, task_domains, translation_setup, translator_input
 from training.images import grid_array, grid_png
@@ -29,6 +30,9 @@ def model_grid(version_dir: Path) -> np.ndarray:
 def model_tiles(version_dir: Path) -> tuple[np.ndarray, int]:
     """(images (N, C, H, W) in [-1, 1], images per row) for the grid of one exported model."""
     manifest = load_manifest(version_dir)
+    name = colour_set(manifest)
+    if name:
+        return colour_tiles(version_dir, manifest, name)
     session = make_session(version_dir / manifest.onnx_file)
     rng = np.random.default_rng(GRID_SEED)
     if manifest.kind is Kind.translation:

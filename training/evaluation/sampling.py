@@ -93,8 +93,10 @@ def run_model(session: ort.InferenceSession, manifest: Manifest, feeds: dict[Rol
         batch = {manifest.inputs[role].name: x[i : i + BATCH] for role, x in feeds.items()}
         chunks.append(session.run([out_name], batch)[0])
     images = np.concatenate(chunks).astype(np.float32)
-    if images.shape != (n, 1, 28, 28):
-        raise EvaluationError(f"{manifest.name}: expected images ({n}, 1, 28, 28), the graph returned {images.shape}")
+    img = manifest.image
+    if images.shape != (n, img.channels, img.height, img.width):
+        want = (n, img.channels, img.height, img.width)
+        raise EvaluationError(f"{manifest.name}: expected images {want}, the graph returned {images.shape}")
     if not np.isfinite(images).all():
         raise EvaluationError(f"{manifest.name}: the graph returned NaN or infinite pixels")
     return np.clip(_rescale(images, manifest.output_range, (-1.0, 1.0)), -1, 1)

@@ -55,7 +55,7 @@ METRICS: dict[str, Metric] = {
 
 # Human-readable names of each figure, in the order tables show them.
 TITLES: dict[str, str] = {
-    "frechet_distance": "Fréchet distance (digit-classifier features)",
+    "frechet_distance": "Fréchet distance (classifier features)",
     "kid": "KID (cubic polynomial kernel, unbiased)",
     "classifier_score": "Classifier score (inception-style, max 10)",
     "precision": "Precision (k=3)",
@@ -63,6 +63,7 @@ TITLES: dict[str, str] = {
     "class_min_share": "Smallest class share",
     "class_max_share": "Largest class share",
     "classes_covered": "Classes covered (>= 1% of samples)",
+    "class_min_vs_real": "Smallest class share / its real share",
     "conditional_accuracy": "Conditional accuracy",
     "ssim": "SSIM vs ground truth",
     "l1": "L1 vs ground truth ([0, 1] scale)",
