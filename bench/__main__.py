@@ -76,18 +76,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, default=None, help="seconds per load point (default 10, quick 3)")
     p.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
                    help="a GANSERVE_ setting for every configuration (prefix optional); repeatable")  # fmt: skip
-    p.add_argument("--config", type=_config, action="append", default=[], metavar="NAME:KEY=V,KEY=V",
-                   help="replace the default configurations (batching, no-batching) with these; repeatable")
+    p.add_argument(
+        "--config",
+        type=_config,
+        action="append",
+        default=[],
+        metavar="NAME:KEY=V,KEY=V",
+        help="replace the default configurations (batching, no-batching) with these; repeatable",
+    )
     p.add_argument("--soak-requests", type=int, default=None, help="memory check length (default 100000, quick 0)")
-    p.add_argument("--profile", type=_profile, default=None, metavar="CONFIG:IMAGES:CLIENTS",
-                   help="run py-spy on the server during that point, e.g. batching:1:64 (pip install py-spy)")
-    p.add_argument("--suite", default="all", help="all (default), sweep (28x28 load sweep + memory check) or "
-                   "formats (64x64 RGB formats section)")
-    p.add_argument("--formats", default=None, help="comma list for the formats section (default png,jpeg,raw; "
-                   "also webp)")
+    p.add_argument(
+        "--profile",
+        type=_profile,
+        default=None,
+        metavar="CONFIG:IMAGES:CLIENTS",
+        help="run py-spy on the server during that point, e.g. batching:1:64 (pip install py-spy)",
+    )
+    p.add_argument(
+        "--suite",
+        default="all",
+        help="all (default), sweep (28x28 load sweep + memory check) or formats (64x64 RGB formats section)",
+    )
+    p.add_argument(
+        "--formats", default=None, help="comma list for the formats section (default png,jpeg,raw; also webp)"
+    )
     p.add_argument("--out", type=Path, default=None, help="output prefix (default bench/results/latest)")
-    p.add_argument("--docs", type=Path, default=None,
-                   help=f"rewrite the generated block of this page (default for a full run: {DOCS})")
+    p.add_argument(
+        "--docs",
+        type=Path,
+        default=None,
+        help=f"rewrite the generated block of this page (default for a full run: {DOCS})",
+    )
     return p
 
 
@@ -117,8 +136,12 @@ def to_config(args: argparse.Namespace) -> BenchConfig:
         models_dir, model = models_dir or REFERENCE_DIR, reference.NAME
         if not (models_dir / model / reference.VERSION / "manifest.json").is_file():
             reference.export(models_dir)
-    cfg = BenchConfig(models_dir=models_dir or Path("models"), model=model, version=args.version,
-                      out=args.out or Path("bench/results/tmp/quick" if args.quick else "bench/results/latest"))
+    cfg = BenchConfig(
+        models_dir=models_dir or Path("models"),
+        model=model,
+        version=args.version,
+        out=args.out or Path("bench/results/tmp/quick" if args.quick else "bench/results/latest"),
+    )
     if args.quick:
         cfg.duration_s, cfg.warmup_s, cfg.direct_s, cfg.soak_requests = 3.0, 1.0, 1.0, 0
     cfg.concurrencies = args.concurrency or cfg.concurrencies
@@ -147,8 +170,10 @@ def _direct(cfg: BenchConfig, when: str, log: Any) -> list[dict[str, Any]]:
         f"{cfg.direct_batches} (load average {_loadavg()})")  # fmt: skip
     rows = ceiling(cfg, cfg.direct_batches, cfg.direct_s, when)
     for r in rows:
-        log(f"  batch {r['batch']:>3} threads {r['threads']} spinning {r['spinning']!s:5}: "
-            f"{r['images_per_s']:8.1f} img/s, p50 {r['p50_ms']:.3f} ms")
+        log(
+            f"  batch {r['batch']:>3} threads {r['threads']} spinning {r['spinning']!s:5}: "
+            f"{r['images_per_s']:8.1f} img/s, p50 {r['p50_ms']:.3f} ms"
+        )
     return rows
 
 

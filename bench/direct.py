@@ -21,7 +21,11 @@ from service.manifest import Role, load_manifest
 
 
 def measure_direct(
-    version_dir: Path, batch_sizes: list[int], seconds: float, intra_op_threads: int = 0, provider: str = "cpu",
+    version_dir: Path,
+    batch_sizes: list[int],
+    seconds: float,
+    intra_op_threads: int = 0,
+    provider: str = "cpu",
     spinning: bool = True,
 ) -> list[dict[str, Any]]:
     """Per batch size: calls/s, images/s and per-call latency percentiles (ms) over `seconds` of back-to-back runs.

@@ -71,8 +71,16 @@ def export(out: Path, seed: int = 0) -> Path:
 
 def _export_graph(torch: Any, net: Any, path: Path, latent: int) -> None:
     # the TorchScript exporter: one static graph with BatchNorm folded, no onnxscript round trip needed
-    torch.onnx.export(net, (torch.zeros(2, latent),), str(path), input_names=["z"], output_names=["image"],
-                      dynamic_axes={"z": {0: "batch"}, "image": {0: "batch"}}, opset_version=OPSET, dynamo=False)
+    torch.onnx.export(
+        net,
+        (torch.zeros(2, latent),),
+        str(path),
+        input_names=["z"],
+        output_names=["image"],
+        dynamic_axes={"z": {0: "batch"}, "image": {0: "batch"}},
+        opset_version=OPSET,
+        dynamo=False,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

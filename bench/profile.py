@@ -28,8 +28,22 @@ class Profiler:
             raise RuntimeError("--profile needs py-spy: pip install py-spy")
         self.raw = Path(f"{out_prefix}.txt")
         self.raw.parent.mkdir(parents=True, exist_ok=True)
-        self._cmd = [exe, "record", "--format", "raw", "-o", str(self.raw), "--pid", str(pid), "--subprocesses",
-                     "--threads", "--rate", str(RATE_HZ), "--duration", str(max(1, round(seconds)))]
+        self._cmd = [
+            exe,
+            "record",
+            "--format",
+            "raw",
+            "-o",
+            str(self.raw),
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--threads",
+            "--rate",
+            str(RATE_HZ),
+            "--duration",
+            str(max(1, round(seconds))),
+        ]
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Self:

@@ -58,10 +58,17 @@ def bodies(inputs: dict[str, np.ndarray], model: str) -> dict[str, tuple[bytes, 
     tensors = [{"name": k, "shape": list(v.shape), "datatype": DATATYPES[str(v.dtype)]} for k, v in inputs.items()]
     as_json = json.dumps({"inputs": [t | {"data": inputs[t["name"]].ravel().tolist()} for t in tensors]}).encode()
     raw = [np.ascontiguousarray(v, v.dtype.newbyteorder("<")).tobytes() for v in inputs.values()]
-    header = json.dumps({"inputs": [t | {"parameters": {"binary_data_size": len(r)}} for t, r in zip(tensors, raw, strict=True)],
-                         "parameters": {"binary_data_output": True}}).encode()
-    return {"http-json": (as_json, 0), "http-binary": (header + b"".join(raw), len(header)),
-            "grpc": (_grpc_frame(inputs, model), 0)}
+    header = json.dumps(
+        {
+            "inputs": [t | {"parameters": {"binary_data_size": len(r)}} for t, r in zip(tensors, raw, strict=True)],
+            "parameters": {"binary_data_output": True},
+        }
+    ).encode()
+    return {
+        "http-json": (as_json, 0),
+        "http-binary": (header + b"".join(raw), len(header)),
+        "grpc": (_grpc_frame(inputs, model), 0),
+    }
 
 
 def _grpc_request(inputs: dict[str, np.ndarray], model: str) -> pb.ModelInferRequest:
@@ -86,13 +93,15 @@ def same_answer_three_ways(server: Server, model: str, inputs: dict[str, np.ndar
     r.raise_for_status()
     size = int(r.headers["inference-header-content-length"])
     binary = r.content[size:]
-    r = httpx.post(url, content=requests["http-json"][0], headers={"Content-Type": "application/json"},
-                   timeout=30)
+    r = httpx.post(url, content=requests["http-json"][0], headers={"Content-Type": "application/json"}, timeout=30)
     r.raise_for_status()
     as_json = np.asarray(r.json()["outputs"][0]["data"], np.float32).astype("<f4").tobytes()
     with grpc.insecure_channel(server.grpc) as channel:
-        call = channel.unary_unary(INFER, request_serializer=pb.ModelInferRequest.SerializeToString,
-                                   response_deserializer=pb.ModelInferResponse.FromString)
+        call = channel.unary_unary(
+            INFER,
+            request_serializer=pb.ModelInferRequest.SerializeToString,
+            response_deserializer=pb.ModelInferResponse.FromString,
+        )
         over_grpc = call(_grpc_request(inputs, model), timeout=30).raw_output_contents[0]
     if not binary == as_json == over_grpc:
         raise RuntimeError("the three protocols answered different images for the same request")
@@ -106,10 +115,30 @@ def run_h2load(target: str, body: Path, clients: int, duration_s: float, threads
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "requests.tsv"
         proc = subprocess.Popen(
-            [binary, "-c", str(clients), "-m", "1", "-t", str(max(1, min(threads, clients))),
-             "-D", str(max(1, round(duration_s))), "-d", str(body), "-H", "content-type: application/grpc",
-             "-H", "te: trailers", "--log-file", str(log), f"http://{target}{INFER}"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [
+                binary,
+                "-c",
+                str(clients),
+                "-m",
+                "1",
+                "-t",
+                str(max(1, min(threads, clients))),
+                "-D",
+                str(max(1, round(duration_s))),
+                "-d",
+                str(body),
+                "-H",
+                "content-type: application/grpc",
+                "-H",
+                "te: trailers",
+                "--log-file",
+                str(log),
+                f"http://{target}{INFER}",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         assert proc.stdout is not None
         with proc.stdout:
             out = proc.stdout.read()
@@ -119,9 +148,11 @@ def run_h2load(target: str, body: Path, clients: int, duration_s: float, threads
     done = np.array([int(r[2]) for r in rows if r[1] == "200"], np.float64)
     if proc.returncode != 0 or not done.size:
         raise RuntimeError(f"h2load failed or got no answer:\n{out}")
-    return {"requests": int(done.size), "latency_us": {"p50": float(np.percentile(done, 50)),
-                                                      "p99": float(np.percentile(done, 99))},
-            "cpu_s": usage.ru_utime + usage.ru_stime}
+    return {
+        "requests": int(done.size),
+        "latency_us": {"p50": float(np.percentile(done, 50)), "p99": float(np.percentile(done, 99))},
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+    }
 
 
 def _answers(server: Server, model: str, endpoint: str) -> dict[str, float]:
@@ -138,8 +169,16 @@ def _answers(server: Server, model: str, endpoint: str) -> dict[str, float]:
     return counts
 
 
-def measure(server: Server, model: str, protocol: str, body: tuple[bytes, int], clients: int, duration_s: float,
-            threads: int, workdir: Path) -> dict[str, Any]:
+def measure(
+    server: Server,
+    model: str,
+    protocol: str,
+    body: tuple[bytes, int],
+    clients: int,
+    duration_s: float,
+    threads: int,
+    workdir: Path,
+) -> dict[str, Any]:
     path = workdir / f"{protocol}.body"
     path.write_bytes(body[0])
     endpoint = "grpc" if protocol == "grpc" else "infer"
@@ -148,11 +187,23 @@ def measure(server: Server, model: str, protocol: str, body: tuple[bytes, int], 
     if protocol == "grpc":
         load = run_h2load(server.grpc, path, clients, duration_s, threads)
     else:
-        load = run_wrk(WrkRun(server.url, model, 1, clients, duration_s, threads, script=Path(__file__).with_name(
-            "infer.lua"), script_args=(model, str(path), str(body[1]))))
+        load = run_wrk(
+            WrkRun(
+                server.url,
+                model,
+                1,
+                clients,
+                duration_s,
+                threads,
+                script=Path(__file__).with_name("infer.lua"),
+                script_args=(model, str(path), str(body[1])),
+            )
+        )
         load["requests"] = int(load["statuses"].get("200", 0))
-        load["latency_us"] = {"p50": load["latency_us"]["percentiles"]["50"],
-                              "p99": load["latency_us"]["percentiles"]["99"]}
+        load["latency_us"] = {
+            "p50": load["latency_us"]["percentiles"]["50"],
+            "p99": load["latency_us"]["percentiles"]["99"],
+        }
     seconds = time.monotonic() - started
     time.sleep(0.5)  # let the last answers reach the metrics
     after, cpu_after = _answers(server, model, endpoint), server.stats().cpu_s
@@ -160,27 +211,45 @@ def measure(server: Server, model: str, protocol: str, body: tuple[bytes, int], 
     batches, items = delta.pop("batches", 0.0), delta.pop("items", 0.0)
     served = delta.get("200", 0.0)
     if served < load["requests"]:  # h2load sees HTTP 200 even for a gRPC error: trust the server's own count
-        raise RuntimeError(f"{protocol}: the load generator counted {load['requests']} answers, the server only "
-                           f"{served:.0f} successful ones ({delta})")
-    return {"protocol": protocol, "clients": clients, "request_bytes": len(body[0]),
-            "requests_per_s": load["requests"] / duration_s, "p50_ms": load["latency_us"]["p50"] / 1000,
-            "p99_ms": load["latency_us"]["p99"] / 1000,
-            "non_200": {s: int(n) for s, n in delta.items() if s != "200" and n},  # 499: cut off at the run's end
-            "server_cpu_ms_per_request": 1000 * (cpu_after - cpu_before) / served if served else None,
-            "mean_batch": items / batches if batches else None, "load_generator_cpu_s": load["cpu_s"],
-            "wall_s": seconds}
+        raise RuntimeError(
+            f"{protocol}: the load generator counted {load['requests']} answers, the server only "
+            f"{served:.0f} successful ones ({delta})"
+        )
+    return {
+        "protocol": protocol,
+        "clients": clients,
+        "request_bytes": len(body[0]),
+        "requests_per_s": load["requests"] / duration_s,
+        "p50_ms": load["latency_us"]["p50"] / 1000,
+        "p99_ms": load["latency_us"]["p99"] / 1000,
+        "non_200": {s: int(n) for s, n in delta.items() if s != "200" and n},  # 499: cut off at the run's end
+        "server_cpu_ms_per_request": 1000 * (cpu_after - cpu_before) / served if served else None,
+        "mean_batch": items / batches if batches else None,
+        "load_generator_cpu_s": load["cpu_s"],
+        "wall_s": seconds,
+    }
 
 
 def markdown(rows: list[dict[str, Any]], model: str, command: str) -> str:
-    lines = [(f"Model `{model}`, {rows[0]['clients']} closed-loop clients, one image per request; median of "
-             f"{rows[0]['rounds']} rounds. `{command}`"), "",
-             ("| protocol | request bytes | requests/s | p50 ms | p99 ms | non-200 answers | server CPU ms/request "
-              "| mean batch | load generator CPU s |"), "|---|---:|---:|---:|---:|---|---:|---:|---:|"]
+    lines = [
+        (
+            f"Model `{model}`, {rows[0]['clients']} closed-loop clients, one image per request; median of "
+            f"{rows[0]['rounds']} rounds. `{command}`"
+        ),
+        "",
+        (
+            "| protocol | request bytes | requests/s | p50 ms | p99 ms | non-200 answers | server CPU ms/request "
+            "| mean batch | load generator CPU s |"
+        ),
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
     for r in rows:
         cpu = f"{r['server_cpu_ms_per_request']:.2f}" if r["server_cpu_ms_per_request"] is not None else "-"
-        lines.append(f"| {r['protocol']} | {r['request_bytes']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | "
-                     f"{r['p99_ms']:.2f} | {r['non_200'] or 'none'} | {cpu} | {r['mean_batch'] or 0:.1f} | "
-                     f"{r['load_generator_cpu_s']:.1f} |")
+        lines.append(
+            f"| {r['protocol']} | {r['request_bytes']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.2f} | "
+            f"{r['p99_ms']:.2f} | {r['non_200'] or 'none'} | {cpu} | {r['mean_batch'] or 0:.1f} | "
+            f"{r['load_generator_cpu_s']:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -214,16 +283,26 @@ def main(argv: list[str] | None = None) -> int:
         for protocol in PROTOCOLS:  # warm-up: connections, thread pools, allocator
             measure(server, model, protocol, requests[protocol], args.clients, 1.0, args.threads, Path(tmp))
         loadavg = [os.getloadavg()[0]]
-        rounds = [[measure(server, model, protocol, requests[protocol], args.clients, args.duration, args.threads,
-                           Path(tmp)) for protocol in PROTOCOLS] for _ in range(args.rounds)]
+        rounds = [
+            [
+                measure(
+                    server, model, protocol, requests[protocol], args.clients, args.duration, args.threads, Path(tmp)
+                )
+                for protocol in PROTOCOLS
+            ]
+            for _ in range(args.rounds)
+        ]
         loadavg.append(os.getloadavg()[0])
     rows = []
     for i in range(len(PROTOCOLS)):
         runs = sorted((r[i] for r in rounds), key=lambda row: row["requests_per_s"])
         rows.append(runs[len(runs) // 2] | {"rounds": len(runs)})
-    table = markdown(rows, model, command) + f"\nLoad average (1 min) {loadavg[0]:.1f} before, {loadavg[1]:.1f} after.\n"
-    Path(f"{args.out}.json").write_text(json.dumps({"command": command, "model": model, "rows": rows,
-                                                    "rounds": rounds, "loadavg": loadavg}, indent=1))
+    table = (
+        markdown(rows, model, command) + f"\nLoad average (1 min) {loadavg[0]:.1f} before, {loadavg[1]:.1f} after.\n"
+    )
+    Path(f"{args.out}.json").write_text(
+        json.dumps({"command": command, "model": model, "rows": rows, "rounds": rounds, "loadavg": loadavg}, indent=1)
+    )
     Path(f"{args.out}.md").write_text(table)
     print(table)
     return 0

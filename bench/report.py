@@ -29,8 +29,10 @@ def _per_cpu(p: dict[str, Any]) -> str:
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
-        (f"Machine: {m['cpu_model']}, nproc {m['nproc']}, load average {m['loadavg_start']} at start, "
-         f"{m['loadavg_end']} at end; {m['date']}; commit {m['commit']}."),
+        (
+            f"Machine: {m['cpu_model']}, nproc {m['nproc']}, load average {m['loadavg_start']} at start, "
+            f"{m['loadavg_end']} at end; {m['date']}; commit {m['commit']}."
+        ),
         f"Model: `{results['model']['name']}/{results['model']['version']}` ({results['model']['description']}).",
         f"Command: `{results['command']}`",
     ]
@@ -44,8 +46,10 @@ def markdown(results: dict[str, Any]) -> str:
     if results["configs"]:
         lines += [
             "",
-            ("| service | images/req | clients | req/s | images/s | p50 ms | p95 ms | p99 ms | 2xx | 503 | other "
-             "| mean batch | service CPU (cores) | images per CPU-s | wrk CPU (cores) | engine alone (img/s) |"),
+            (
+                "| service | images/req | clients | req/s | images/s | p50 ms | p95 ms | p99 ms | 2xx | 503 | other "
+                "| mean batch | service CPU (cores) | images per CPU-s | wrk CPU (cores) | engine alone (img/s) |"
+            ),
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
         ]
     for run in results["configs"]:
@@ -78,14 +82,18 @@ def _distribution(histogram: dict[str, int]) -> str:
 def formats_markdown(f: dict[str, Any]) -> list[str]:
     """The formats section: each answer against onnxruntime alone, CPU per image per stage, batch sizes."""
     lines = [
-        (f"Formats: `{f['model']}`; png, jpeg and webp are JSON answers with base64 pictures, raw is "
-         "`application/x-npy`. Engine = onnxruntime alone, measured right after each point at the request size and "
-         "at the mean batch the service formed. CPU per image from /proc per thread: event loop, inference (the "
-         "inference thread and onnxruntime's pool), encode (the encode pool)."),
+        (
+            f"Formats: `{f['model']}`; png, jpeg and webp are JSON answers with base64 pictures, raw is "
+            "`application/x-npy`. Engine = onnxruntime alone, measured right after each point at the request size and "
+            "at the mean batch the service formed. CPU per image from /proc per thread: event loop, inference (the "
+            "inference thread and onnxruntime's pool), encode (the encode pool)."
+        ),
         "",
-        ("| answer | images/req | clients | images/s | engine at request size | ratio | mean batch | engine at mean "
-         "batch | ratio | p50 ms | p99 ms | wire bytes/image | CPU ms/image: loop | inference | encode | total "
-         "| batch sizes |"),
+        (
+            "| answer | images/req | clients | images/s | engine at request size | ratio | mean batch | engine at mean "
+            "batch | ratio | p50 ms | p99 ms | wire bytes/image | CPU ms/image: loop | inference | encode | total "
+            "| batch sizes |"
+        ),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for p in f["points"]:

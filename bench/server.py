@@ -125,8 +125,17 @@ class Server:
         return self._proc.pid
 
     def __enter__(self) -> Self:
-        cmd = [*self.COMMAND, "--host", "127.0.0.1", "--port", str(self.port), "--models-dir", str(self.models_dir),
-               "--grpc-port", self.grpc.rsplit(":", 1)[1]]
+        cmd = [
+            *self.COMMAND,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--models-dir",
+            str(self.models_dir),
+            "--grpc-port",
+            self.grpc.rsplit(":", 1)[1],
+        ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GANSERVE_")} | self.env
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "wb")  # closed when the server stops

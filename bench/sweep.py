@@ -57,8 +57,9 @@ def _wait_idle(server: Server, model: str, timeout_s: float = 30.0) -> None:
         time.sleep(0.2)
 
 
-def measure_point(server: Server, cfg: BenchConfig, images: int, clients: int, deadline_ms: float,
-                  profile_to: Path | None = None) -> dict[str, Any]:
+def measure_point(
+    server: Server, cfg: BenchConfig, images: int, clients: int, deadline_ms: float, profile_to: Path | None = None
+) -> dict[str, Any]:
     before_m, before_s = _histograms(server.metrics(), cfg.model), server.stats()
     load = WrkRun(server.url, cfg.model, images, clients, cfg.duration_s, cfg.wrk_threads,
                   timeout_s=max(60.0, 3 * deadline_ms / 1000))  # fmt: skip
@@ -74,13 +75,18 @@ def measure_point(server: Server, cfg: BenchConfig, images: int, clients: int, d
     # with several workers `ganserve serve` combines their metrics (Prometheus multiprocess mode), so one scrape
     # covers every worker and the differences below hold for any GANSERVE_WORKERS ("busy" is then summed over them)
     batches = after_m[BATCH] - before_m[BATCH]
-    batch_size: dict[str, Any] = {"batches": int(batches.count), "mean": batches.mean,
-                                  "histogram": batches.per_bucket()}
+    batch_size: dict[str, Any] = {
+        "batches": int(batches.count),
+        "mean": batches.mean,
+        "histogram": batches.per_bucket(),
+    }
     stages = {}
     for stage in STAGES:
         h = after_m[stage] - before_m[stage]
         stages[stage.removeprefix("ganserve_").removesuffix("_seconds")] = {
-            "mean_ms": None if h.mean is None else h.mean * 1e3, "busy": h.sum / seconds}
+            "mean_ms": None if h.mean is None else h.mean * 1e3,
+            "busy": h.sum / seconds,
+        }
     statuses: dict[str, int] = wrk["statuses"]
     total = sum(statuses.values())
     ok = sum(v for k, v in statuses.items() if k.startswith("2"))
@@ -145,7 +151,9 @@ def run_configs(cfg: BenchConfig, log: Any) -> list[dict[str, Any]]:
                 # the engine alone at this batch size, seconds before the service points it is compared with
                 engine = max(ceiling(cfg, [images], min(cfg.direct_s, ADJACENT_S), f"before n={images} c={clients}"),
                              key=lambda r: r["images_per_s"])  # fmt: skip
-                log(f"  {'direct':>12} n={images:<3} {engine['images_per_s']:8.1f} img/s  p50 {engine['p50_ms']:.3f} ms")
+                log(
+                    f"  {'direct':>12} n={images:<3} {engine['images_per_s']:8.1f} img/s  p50 {engine['p50_ms']:.3f} ms"
+                )
                 for name, server in servers.items():
                     profile_to = None
                     if cfg.profile == (name, images, clients):
@@ -161,11 +169,13 @@ def run_configs(cfg: BenchConfig, log: Any) -> list[dict[str, Any]]:
 
 
 def _line(name: str, p: dict[str, Any]) -> str:
-    return (f"  {name:>12} n={p['images_per_request']:<3} c={p['concurrency']:<4} {p['requests_per_s']:8.1f} req/s "
-            f"{p['images_per_s']:8.1f} img/s  p50 {p['latency_ms']['50']:7.2f} ms  p99 {p['latency_ms']['99']:8.2f} ms"
-            f"  {p['statuses']}  batch {p['batch_size']['mean'] or 0:.1f}  "
-            f"infer {p['stages']['inference_duration']['busy'] or 0:.2f}  srv {p['server_cpu_cores']:.2f} cores "
-            f"{p['server_cpu_ms_per_request'] or 0:.2f} ms/req  wrk {p['wrk_cpu_cores']:.2f} cores")
+    return (
+        f"  {name:>12} n={p['images_per_request']:<3} c={p['concurrency']:<4} {p['requests_per_s']:8.1f} req/s "
+        f"{p['images_per_s']:8.1f} img/s  p50 {p['latency_ms']['50']:7.2f} ms  p99 {p['latency_ms']['99']:8.2f} ms"
+        f"  {p['statuses']}  batch {p['batch_size']['mean'] or 0:.1f}  "
+        f"infer {p['stages']['inference_duration']['busy'] or 0:.2f}  srv {p['server_cpu_cores']:.2f} cores "
+        f"{p['server_cpu_ms_per_request'] or 0:.2f} ms/req  wrk {p['wrk_cpu_cores']:.2f} cores"
+    )
 
 
 def _check_model(server: Server, model: str) -> None:

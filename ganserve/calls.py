@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
 
 import httpx
 import numpy as np
-from PIL import Image
 
-from ganserve import tensors
+from ganserve import tensors, wire
 from ganserve.errors import GanserveError, NetworkError, RequestTimeoutError, error_from_response
 from ganserve.results import GeneratedImage, Generation, ModelInfo, Tensors
 from ganserve.retry import Retry, parse_retry_after
+from ganserve.wire import ImageInput, Label
 
 DEFAULT_URL = "http://127.0.0.1:8000"
-Label = int | str
-ImageInput = str | os.PathLike[str] | bytes | Image.Image | np.ndarray
 # Told before each wait: (failed attempt number, starting at 1; seconds to wait; why, e.g. "503: queue full")
 OnRetry = Callable[[int, float, str], None]
 # Failures where the request never reached a model, so sending it again cannot do work twice.
@@ -53,8 +48,15 @@ class Call(Generic[T]):
 class BaseClient:
     """Settings and request building shared by the sync and async clients."""
 
-    def __init__(self, url: str | None, api_key: str | None, timeout: float, retry: Retry | int | None,
-                 on_retry: OnRetry | None, admin_key: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str | None,
+        api_key: str | None,
+        timeout: float,
+        retry: Retry | int | None,
+        on_retry: OnRetry | None,
+        admin_key: str | None = None,
+    ) -> None:
         self.url = (url or os.environ.get("GANSERVE_URL") or DEFAULT_URL).rstrip("/")
         self.api_key = api_key if api_key is not None else os.environ.get("GANSERVE_API_KEY") or None
         self.admin_key = admin_key if admin_key is not None else os.environ.get("GANSERVE_ADMIN_KEY") or None
@@ -70,9 +72,14 @@ class BaseClient:
         return headers
 
     def _request_kwargs(self, call: Call[Any]) -> dict[str, Any]:
-        return {"json": call.json, "params": call.params, "files": call.files, "data": call.data,
-                "content": call.content,
-                "headers": {"Accept": call.accept, "X-Request-ID": call.request_id, **(call.headers or {})}}
+        return {
+            "json": call.json,
+            "params": call.params,
+            "files": call.files,
+            "data": call.data,
+            "content": call.content,
+            "headers": {"Accept": call.accept, "X-Request-ID": call.request_id, **(call.headers or {})},
+        }
 
     def _wait_before_retry(self, attempt: int, response: httpx.Response) -> float | None:
         """Seconds to wait before trying again, or None when this answer is final."""
@@ -96,65 +103,123 @@ class BaseClient:
     def _finish(self, call: Call[T], response: httpx.Response) -> T:
         if response.is_success:
             return call.parse(response)
-        raise error_from_response(response.status_code, response.content,
-                                  parse_retry_after(response.headers.get("Retry-After")), _request_id(response))
+        raise error_from_response(
+            response.status_code,
+            response.content,
+            parse_retry_after(response.headers.get("Retry-After")),
+            wire.request_id(response),
+        )
 
     def _network_error(self, call: Call[Any], exc: httpx.TransportError) -> GanserveError:
         where = f"{call.method} {self.url}{call.path}"
         error: GanserveError
         if isinstance(exc, httpx.TimeoutException):
-            error = RequestTimeoutError(f"no answer within {self.timeout:g}s from {where}; raise timeout= if the "
-                                        "server is busy, or check that it is running")
+            error = RequestTimeoutError(
+                f"no answer within {self.timeout:g}s from {where}; raise timeout= if the "
+                "server is busy, or check that it is running"
+            )
         else:
-            error = NetworkError(f"cannot reach the server for {where}: {exc or type(exc).__name__}; is it running, "
-                                 "and is the URL (--url / GANSERVE_URL) right?")
+            error = NetworkError(
+                f"cannot reach the server for {where}: {exc or type(exc).__name__}; is it running, "
+                "and is the URL (--url / GANSERVE_URL) right?"
+            )
         error.request_id = call.request_id
         return error
 
     # Request builders: one per endpoint, shared by both clients.
 
     def _models(self) -> Call[list[ModelInfo]]:
-        return Call("GET", "/v1/models",
-                    lambda r: [ModelInfo.from_json(m, _request_id(r)) for m in r.json()["models"]])
+        return Call(
+            "GET", "/v1/models", lambda r: [ModelInfo.from_json(m, wire.request_id(r)) for m in r.json()["models"]]
+        )
 
     def _model(self, name: str) -> Call[ModelInfo]:
-        return Call("GET", f"/v1/models/{_q(name)}", lambda r: ModelInfo.from_json(r.json(), _request_id(r)))
+        return Call("GET", f"/v1/models/{wire.q(name)}", lambda r: ModelInfo.from_json(r.json(), wire.request_id(r)))
 
-    def _generate(self, model: str, n: int, seed: int | None, labels: Label | Sequence[Label] | None,
-                  truncation: float | None, version: str | None, deadline_ms: int | None) -> Call[Generation]:
-        body = _drop_none({"n": n, "seed": seed, "labels": _listify(labels), "truncation": truncation,
-                           "version": version, "deadline_ms": deadline_ms})
-        return Call("POST", f"/v1/models/{_q(model)}/generate", _generation, json=body)
+    def _generate(
+        self,
+        model: str,
+        n: int,
+        seed: int | None,
+        labels: Label | Sequence[Label] | None,
+        truncation: float | None,
+        version: str | None,
+        deadline_ms: int | None,
+    ) -> Call[Generation]:
+        body = wire.drop_none(
+            {
+                "n": n,
+                "seed": seed,
+                "labels": wire.listify(labels),
+                "truncation": truncation,
+                "version": version,
+                "deadline_ms": deadline_ms,
+            }
+        )
+        return Call("POST", f"/v1/models/{wire.q(model)}/generate", wire.generation, json=body)
 
-    def _interpolate(self, model: str, seeds: Sequence[int], labels: Sequence[Label] | None, steps: int,
-                     method: str, truncation: float | None, version: str | None) -> Call[Generation]:
-        body = _drop_none({"seeds": list(seeds), "labels": list(labels) if labels is not None else None,
-                           "steps": steps, "method": method, "truncation": truncation, "version": version})
-        return Call("POST", f"/v1/models/{_q(model)}/interpolate", _generation, json=body)
+    def _interpolate(
+        self,
+        model: str,
+        seeds: Sequence[int],
+        labels: Sequence[Label] | None,
+        steps: int,
+        method: str,
+        truncation: float | None,
+        version: str | None,
+    ) -> Call[Generation]:
+        body = wire.drop_none(
+            {
+                "seeds": list(seeds),
+                "labels": list(labels) if labels is not None else None,
+                "steps": steps,
+                "method": method,
+                "truncation": truncation,
+                "version": version,
+            }
+        )
+        return Call("POST", f"/v1/models/{wire.q(model)}/interpolate", wire.generation, json=body)
 
     def _translate(self, model: str, image: ImageInput, version: str | None) -> Call[Generation]:
-        name, data, content_type = _image_file(image)
-        return Call("POST", f"/v1/models/{_q(model)}/translate", _generation,
-                    files={"image": (name, data, content_type)}, data=_drop_none({"version": version}) or None)
+        name, data, content_type = wire.image_file(image)
+        return Call(
+            "POST",
+            f"/v1/models/{wire.q(model)}/translate",
+            wire.generation,
+            files={"image": (name, data, content_type)},
+            data=wire.drop_none({"version": version}) or None,
+        )
 
     def _image(self, model: str, seed: int, label: Label | None, truncation: float | None) -> Call[GeneratedImage]:
-        params = _drop_none({"label": label, "truncation": truncation})
-        return Call("GET", f"/v1/models/{_q(model)}/images/{int(seed)}.png",
-                    lambda r: GeneratedImage(png=r.content, seed=int(seed), label=_int_or_none(label),
-                                             request_id=_request_id(r)),
-                    params=params, accept="image/png")
+        params = wire.drop_none({"label": label, "truncation": truncation})
+        return Call(
+            "GET",
+            f"/v1/models/{wire.q(model)}/images/{int(seed)}.png",
+            lambda r: GeneratedImage(
+                png=r.content, seed=int(seed), label=wire.int_or_none(label), request_id=wire.request_id(r)
+            ),
+            params=params,
+            accept="image/png",
+        )
 
-    def _infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None,
-               binary: bool) -> Call[Tensors]:
-        path = f"/v2/models/{_q(model)}/infer"
+    def _infer(
+        self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str] | None, binary: bool
+    ) -> Call[Tensors]:
+        path = f"/v2/models/{wire.q(model)}/infer"
         if binary:
             content, header_length = tensors.encode_binary(inputs, list(outputs or []))
-            return Call("POST", path, _tensors, content=content, accept="application/octet-stream, application/json",
-                        headers={tensors.HEADER_LENGTH: str(header_length)})
+            return Call(
+                "POST",
+                path,
+                wire.tensor_answer,
+                content=content,
+                accept="application/octet-stream, application/json",
+                headers={tensors.HEADER_LENGTH: str(header_length)},
+            )
         body: dict[str, Any] = {"inputs": [tensors.encode(k, v) for k, v in inputs.items()]}
         if outputs:
             body["outputs"] = [{"name": o} for o in outputs]
-        return Call("POST", path, _tensors, json=body)
+        return Call("POST", path, wire.tensor_answer, json=body)
 
     # The model repository (needs GANSERVE_MODEL_CONTROL on the server; the admin key when it has one).
 
@@ -165,66 +230,15 @@ class BaseClient:
         return Call("POST", "/v2/repository/index", lambda r: list(r.json()), json={}, headers=self._admin())
 
     def _load_model(self, name: str) -> Call[list[str]]:
-        return Call("POST", f"/v2/repository/models/{_q(name)}/load", lambda r: list(r.json()["versions"]), json={},
-                    headers=self._admin())
+        return Call(
+            "POST",
+            f"/v2/repository/models/{wire.q(name)}/load",
+            lambda r: list(r.json()["versions"]),
+            json={},
+            headers=self._admin(),
+        )
 
     def _unload_model(self, name: str) -> Call[None]:
-        return Call("POST", f"/v2/repository/models/{_q(name)}/unload", lambda r: None, json={},
-                    headers=self._admin())
-
-
-def _request_id(response: httpx.Response) -> str | None:
-    """The ID the server answered with (it keeps ours unless it was unsafe), else the one we sent."""
-    sent: str | None = response.request.headers.get("x-request-id")
-    answered: str | None = response.headers.get("x-request-id")
-    return answered or sent
-
-
-def _generation(response: httpx.Response) -> Generation:
-    return Generation.from_json(response.json(), _request_id(response))
-
-
-def _tensors(response: httpx.Response) -> Tensors:
-    out = Tensors(tensors.decode_response(response.content, response.headers.get(tensors.HEADER_LENGTH)))
-    out.request_id = _request_id(response)
-    return out
-
-
-def _q(name: str) -> str:
-    return quote(name, safe="")
-
-
-def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-def _listify(labels: Label | Sequence[Label] | None) -> Label | list[Label] | None:
-    if labels is None or isinstance(labels, (int, str)):
-        return labels
-    return [lb.item() if isinstance(lb, np.generic) else lb for lb in labels]
-
-
-def _int_or_none(label: Label | None) -> int | None:
-    return int(label) if isinstance(label, int) or (isinstance(label, str) and label.isdigit()) else None
-
-
-def _image_file(image: ImageInput) -> tuple[str, bytes, str]:
-    """(file name, bytes, content type) for a multipart upload."""
-    if isinstance(image, (str, os.PathLike)):
-        path = Path(image)
-        kind = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}.get(path.suffix.lower(),
-                                                                                      "application/octet-stream")
-        return path.name, path.read_bytes(), kind
-    if isinstance(image, bytes):
-        return "image.png", image, "image/jpeg" if image[:3] == b"\xff\xd8\xff" else "image/png"
-    if isinstance(image, np.ndarray):
-        array = image
-        if array.dtype != np.uint8:
-            # Float arrays are taken in the models' range [-1, 1].
-            array = ((np.clip(array.astype(np.float32), -1.0, 1.0) + 1.0) * 127.5).round().astype(np.uint8)
-        image = Image.fromarray(np.squeeze(array) if array.ndim == 3 and array.shape[-1] == 1 else array)
-    if isinstance(image, Image.Image):
-        buf = io.BytesIO()
-        image.save(buf, format="PNG")
-        return "image.png", buf.getvalue(), "image/png"
-    raise TypeError(f"cannot upload {type(image).__name__}: pass a path, PNG/JPEG bytes, a PIL image or a numpy array")
+        return Call(
+            "POST", f"/v2/repository/models/{wire.q(name)}/unload", lambda r: None, json={}, headers=self._admin()
+        )

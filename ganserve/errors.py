@@ -1,15 +1,15 @@
 """What the client raises. Every error carries a message a person can act on.
 
-    GanserveError
-     ├── NetworkError              the server could not be reached or the connection broke
-     │    └── RequestTimeoutError  no answer within the client's timeout
-     └── APIError                  the server answered with an error status; `.message` is its `error` text
-          ├── BadRequestError          400, 413, 415, 422: the request is wrong, the message says what to fix
-          │    └── NotFoundError       404: unknown model (or version)
-          ├── AuthenticationError      401, 403: missing or wrong API key
-          ├── OverloadedError          503, 429: still refused after every retry; `.retry_after` in seconds
-          ├── DeadlineExceededError    504: the request waited in the queue past its deadline
-          └── ServerError              any other 5xx
+GanserveError
+ ├── NetworkError              the server could not be reached or the connection broke
+ │    └── RequestTimeoutError  no answer within the client's timeout
+ └── APIError                  the server answered with an error status; `.message` is its `error` text
+      ├── BadRequestError          400, 413, 415, 422: the request is wrong, the message says what to fix
+      │    └── NotFoundError       404: unknown model (or version)
+      ├── AuthenticationError      401, 403: missing or wrong API key
+      ├── OverloadedError          503, 429: still refused after every retry; `.retry_after` in seconds
+      ├── DeadlineExceededError    504: the request waited in the queue past its deadline
+      └── ServerError              any other 5xx
 """
 
 from __future__ import annotations
@@ -36,8 +36,14 @@ class RequestTimeoutError(NetworkError):
 class APIError(GanserveError):
     """The server answered with an error status. `message` is the server's own explanation."""
 
-    def __init__(self, status_code: int, message: str, error_type: str | None = None, body: Any = None,
-                 request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        error_type: str | None = None,
+        body: Any = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(f"{status_code}: {message}")
         self.status_code = status_code
         self.message = message
@@ -61,8 +67,15 @@ class AuthenticationError(APIError):
 class OverloadedError(APIError):
     """The server's queue stayed full (503/429) through every retry."""
 
-    def __init__(self, status_code: int, message: str, error_type: str | None = None, body: Any = None,
-                 request_id: str | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        error_type: str | None = None,
+        body: Any = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(status_code, message, error_type, body, request_id)
         self.retry_after = retry_after
 
@@ -75,8 +88,9 @@ class ServerError(APIError):
     """The server failed (5xx); the request may succeed later."""
 
 
-def error_from_response(status_code: int, content: bytes, retry_after: float | None = None,
-                        request_id: str | None = None) -> APIError:
+def error_from_response(
+    status_code: int, content: bytes, retry_after: float | None = None, request_id: str | None = None
+) -> APIError:
     """Build the right `APIError` subclass from a status and a body (`{"error": ..., "type": ...}` by contract)."""
     body: Any = None
     error_type: str | None = None
@@ -111,8 +125,11 @@ def _message_of(body: Any) -> tuple[str, str | None]:
         if "detail" in body:
             detail = body["detail"]
             if isinstance(detail, list):
-                parts = [f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg', d)}" for d in detail
-                         if isinstance(d, dict)]
+                parts = [
+                    f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg', d)}"
+                    for d in detail
+                    if isinstance(d, dict)
+                ]
                 return "; ".join(parts) or str(detail), None
             return str(detail), None
     return json.dumps(body)[:500], None

@@ -35,12 +35,21 @@ class ModelInfo:
     def from_json(cls, d: dict[str, Any], request_id: str | None = None) -> ModelInfo:
         image = d.get("image") or {}
         return cls(
-            name=d["name"], version=str(d.get("version", "")), kind=d["kind"],
-            channels=int(image.get("channels", 0)), height=int(image.get("height", 0)),
-            width=int(image.get("width", 0)), versions=[str(v) for v in d.get("versions") or []],
-            latent_dim=d.get("latent_dim"), num_classes=d.get("num_classes"), class_names=d.get("class_names"),
-            input_image=d.get("input_image"), provider=d.get("provider"), description=d.get("description") or "",
-            raw=d, request_id=request_id,
+            name=d["name"],
+            version=str(d.get("version", "")),
+            kind=d["kind"],
+            channels=int(image.get("channels", 0)),
+            height=int(image.get("height", 0)),
+            width=int(image.get("width", 0)),
+            versions=[str(v) for v in d.get("versions") or []],
+            latent_dim=d.get("latent_dim"),
+            num_classes=d.get("num_classes"),
+            class_names=d.get("class_names"),
+            input_image=d.get("input_image"),
+            provider=d.get("provider"),
+            description=d.get("description") or "",
+            raw=d,
+            request_id=request_id,
         )
 
 
@@ -77,8 +86,13 @@ class GeneratedImage:
 
     @classmethod
     def from_json(cls, d: dict[str, Any], request_id: str | None = None) -> GeneratedImage:
-        return cls(png=base64.b64decode(d["png"]), seed=d.get("seed"), label=d.get("label"), t=d.get("t"),
-                   request_id=request_id)
+        return cls(
+            png=base64.b64decode(d["png"]),
+            seed=d.get("seed"),
+            label=d.get("label"),
+            t=d.get("t"),
+            request_id=request_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -122,9 +136,12 @@ class Generation:
 
     @classmethod
     def from_json(cls, d: dict[str, Any], request_id: str | None = None) -> Generation:
-        return cls(model=d.get("model", ""), version=str(d.get("version", "")),
-                   images=[GeneratedImage.from_json(im, request_id) for im in d.get("images", [])],
-                   request_id=request_id)
+        return cls(
+            model=d.get("model", ""),
+            version=str(d.get("version", "")),
+            images=[GeneratedImage.from_json(im, request_id) for im in d.get("images", [])],
+            request_id=request_id,
+        )
 
 
 class Tensors(dict[str, np.ndarray]):

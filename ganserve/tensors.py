@@ -1,7 +1,7 @@
 """numpy arrays <-> Open Inference Protocol (KServe v2) tensors: JSON, or the binary tensor data extension.
 
-    body, header_length = encode_binary({"z": z})        # JSON header + raw little-endian bytes
-    outputs = decode_response(content, header_length)    # {"image": array}, whatever mix the server answered
+body, header_length = encode_binary({"z": z})        # JSON header + raw little-endian bytes
+outputs = decode_response(content, header_length)    # {"image": array}, whatever mix the server answered
 """
 
 from __future__ import annotations
@@ -14,9 +14,14 @@ import numpy as np
 
 # v2 datatype name -> numpy dtype
 DATATYPES: dict[str, np.dtype[Any]] = {
-    "BOOL": np.dtype(np.bool_), "UINT8": np.dtype(np.uint8), "INT8": np.dtype(np.int8),
-    "INT32": np.dtype(np.int32), "INT64": np.dtype(np.int64),
-    "FP16": np.dtype(np.float16), "FP32": np.dtype(np.float32), "FP64": np.dtype(np.float64),
+    "BOOL": np.dtype(np.bool_),
+    "UINT8": np.dtype(np.uint8),
+    "INT8": np.dtype(np.int8),
+    "INT32": np.dtype(np.int32),
+    "INT64": np.dtype(np.int64),
+    "FP16": np.dtype(np.float16),
+    "FP32": np.dtype(np.float32),
+    "FP64": np.dtype(np.float64),
 }
 _NAMES = {dtype: name for name, dtype in DATATYPES.items()}
 HEADER_LENGTH = "Inference-Header-Content-Length"
@@ -24,16 +29,21 @@ HEADER_LENGTH = "Inference-Header-Content-Length"
 
 def _datatype(name: str, array: np.ndarray) -> str:
     if array.dtype not in _NAMES:
-        raise ValueError(f"tensor {name!r}: dtype {array.dtype} has no v2 datatype; use one of "
-                         f"{sorted(str(d) for d in _NAMES)}")
+        raise ValueError(
+            f"tensor {name!r}: dtype {array.dtype} has no v2 datatype; use one of {sorted(str(d) for d in _NAMES)}"
+        )
     return _NAMES[array.dtype]
 
 
 def encode(name: str, array: np.ndarray) -> dict[str, Any]:
     """One input tensor as v2 JSON: name, shape, datatype and the data flattened in row-major order."""
     array = np.asarray(array)
-    return {"name": name, "shape": list(array.shape), "datatype": _datatype(name, array),
-            "data": array.ravel().tolist()}
+    return {
+        "name": name,
+        "shape": list(array.shape),
+        "datatype": _datatype(name, array),
+        "data": array.ravel().tolist(),
+    }
 
 
 def encode_binary(inputs: Mapping[str, np.ndarray], outputs: list[str] | None = None) -> tuple[bytes, int]:
@@ -42,8 +52,14 @@ def encode_binary(inputs: Mapping[str, np.ndarray], outputs: list[str] | None = 
     for name, value in inputs.items():
         array = np.asarray(value)
         raw = np.ascontiguousarray(array, array.dtype.newbyteorder("<")).tobytes()
-        tensors.append({"name": name, "shape": list(array.shape), "datatype": _datatype(name, array),
-                        "parameters": {"binary_data_size": len(raw)}})
+        tensors.append(
+            {
+                "name": name,
+                "shape": list(array.shape),
+                "datatype": _datatype(name, array),
+                "parameters": {"binary_data_size": len(raw)},
+            }
+        )
         chunks.append(raw)
     request: dict[str, Any] = {"inputs": tensors, "parameters": {"binary_data_output": True}}
     if outputs:

@@ -70,8 +70,11 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=3.5)
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--only", nargs="*", choices=sorted(RUNS), help="a subset of the runs")
-    parser.add_argument("--collect-only", action="store_true",
-                        help="train nothing: export (if needed), evaluate and collect the latest run of each name")
+    parser.add_argument(
+        "--collect-only",
+        action="store_true",
+        help="train nothing: export (if needed), evaluate and collect the latest run of each name",
+    )
     args = parser.parse_args()
     names = args.only or list(RUNS)
     OUT_DOCS.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,20 @@ PRIVATE_POOL = "_descriptor_pool.DescriptorPool().AddSerializedFile("
 
 
 def main() -> int:
-    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I.", "--python_out=.", "--pyi_out=.",
-                    "--grpc_python_out=.", *PROTOS], cwd=REPO, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            "-I.",
+            "--python_out=.",
+            "--pyi_out=.",
+            "--grpc_python_out=.",
+            *PROTOS,
+        ],
+        cwd=REPO,
+        check=True,
+    )
     for proto in PROTOS:
         module = REPO / proto.replace(".proto", "_pb2.py")
         text = module.read_text()

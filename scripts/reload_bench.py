@@ -80,8 +80,9 @@ def reloads_under_load(url: str, source: Path, models: Path, reloads: int, threa
             else:  # the same version rewritten in place (a retrained export), e.g. `ganserve import --force`
                 publish(source, models, str(version))
                 manifest = load_manifest(models / "gen" / str(version))
-                write_manifest(models / "gen" / str(version), manifest.model_copy(
-                    update={"description": f"rewrite {i}"}))
+                write_manifest(
+                    models / "gen" / str(version), manifest.model_copy(update={"description": f"rewrite {i}"})
+                )
             started = time.perf_counter()
             r = httpx.post(f"{url}/v2/repository/models/gen/load", timeout=120)
             load_s.append(time.perf_counter() - started)
@@ -92,9 +93,15 @@ def reloads_under_load(url: str, source: Path, models: Path, reloads: int, threa
         for w in workers:
             w.join(60)
     failed = [s for s in statuses if s != 200]
-    return {"reloads": reloads, "client_threads": threads, "requests": len(statuses), "failed": len(failed),
-            "failed_statuses": sorted(set(failed)), "load_call_s_median": round(statistics.median(load_s), 3),
-            "load_call_s_max": round(max(load_s), 3)}
+    return {
+        "reloads": reloads,
+        "client_threads": threads,
+        "requests": len(statuses),
+        "failed": len(failed),
+        "failed_statuses": sorted(set(failed)),
+        "load_call_s_median": round(statistics.median(load_s), 3),
+        "load_call_s_max": round(max(load_s), 3),
+    }
 
 
 def cycles(url: str, pid: int, n: int) -> dict[str, object]:
@@ -105,9 +112,14 @@ def cycles(url: str, pid: int, n: int) -> dict[str, object]:
         assert httpx.post(f"{url}/v1/models/gen/generate", json={"n": 8, "seed": 1}, timeout=60).status_code == 200
         rss.append(rss_kib(pid))
     first, last = rss[0], rss[-1]
-    return {"cycles": n, "rss_mib_after_cycle_1": round(first / 1024, 1), "rss_mib_after_last": round(last / 1024, 1),
-            "rss_mib_max": round(max(rss) / 1024, 1), "growth_pct": round(100 * (last - first) / first, 1),
-            "rss_mib_every_10": [round(rss[i] / 1024, 1) for i in range(0, n, 10)]}
+    return {
+        "cycles": n,
+        "rss_mib_after_cycle_1": round(first / 1024, 1),
+        "rss_mib_after_last": round(last / 1024, 1),
+        "rss_mib_max": round(max(rss) / 1024, 1),
+        "growth_pct": round(100 * (last - first) / first, 1),
+        "rss_mib_every_10": [round(rss[i] / 1024, 1) for i in range(0, n, 10)],
+    }
 
 
 def main() -> None:
@@ -123,9 +135,11 @@ def main() -> None:
         publish(args.model, models, "1")
         env = {"GANSERVE_MODEL_CONTROL": "explicit", "GANSERVE_MAX_BATCH_SIZE": "16"}
         with running_server(models, env, log_dir=Path(tmp)) as server:
-            figures = {"model": str(args.model.relative_to(REPO) if args.model.is_relative_to(REPO) else args.model),
-                       "under_load": reloads_under_load(server.url, args.model, models, args.reloads, args.threads),
-                       "rss": cycles(server.url, server.process.pid, args.cycles)}
+            figures = {
+                "model": str(args.model.relative_to(REPO) if args.model.is_relative_to(REPO) else args.model),
+                "under_load": reloads_under_load(server.url, args.model, models, args.reloads, args.threads),
+                "rss": cycles(server.url, server.process.pid, args.cycles),
+            }
     print(json.dumps(figures, indent=2))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

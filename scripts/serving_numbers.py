@@ -37,16 +37,36 @@ function init(args) wrk.path = "/v1/models/" .. args[1] .. "/generate"; wrk.body
 
 
 def wrk(url: str, model: str, n: int, clients: int, duration: float, script: Path) -> dict[str, float]:
-    command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "30s",
-               "-s", str(script), url, "--", model, str(n)]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{clients}",
+        f"-d{max(1, round(duration))}s",
+        "--latency",
+        "--timeout",
+        "30s",
+        "-s",
+        str(script),
+        url,
+        "--",
+        model,
+        str(n),
+    ]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
         return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "images_s": rps * n, "p50": ms("50%"), "p99": ms("99%"),
-            "errors": float(errors.group(1)) if errors else 0.0}
+    return {
+        "rps": rps,
+        "images_s": rps * n,
+        "p50": ms("50%"),
+        "p99": ms("99%"),
+        "errors": float(errors.group(1)) if errors else 0.0,
+    }
 
 
 def direct(model_path: Path, latent: int, threads: int, spinning: bool) -> dict[str, float]:
@@ -84,14 +104,18 @@ def main() -> int:
     threads = int(extra.get("GANSERVE_INTRA_OP_THREADS", "0"))
     for spinning in (True, False):  # onnxruntime's default, and what the service uses
         ceiling = direct(path, manifest.latent_dim or 0, threads, spinning)
-        print(f"onnxruntime direct (spinning {'on' if spinning else 'off'}): batch 1 p50 {ceiling['b1_ms']:.3f} ms "
-              f"({ceiling['b1_images_s']:.0f} images/s), batch 64 {ceiling['b64_images_s']:.0f} images/s")
+        print(
+            f"onnxruntime direct (spinning {'on' if spinning else 'off'}): batch 1 p50 {ceiling['b1_ms']:.3f} ms "
+            f"({ceiling['b1_images_s']:.0f} images/s), batch 64 {ceiling['b64_images_s']:.0f} images/s"
+        )
     rows = []
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         script = Path(tmp) / "generate.lua"
         script.write_text(LUA)
-        servers = {config: stack.enter_context(running_server(args.models_dir, extra | env, log_dir=Path(tmp)))
-                   for config, env in (("batching", {}), ("no batching", {"GANSERVE_MAX_BATCH_SIZE": "1"}))}
+        servers = {
+            config: stack.enter_context(running_server(args.models_dir, extra | env, log_dir=Path(tmp)))
+            for config, env in (("batching", {}), ("no batching", {"GANSERVE_MAX_BATCH_SIZE": "1"}))
+        }
         for server in servers.values():
             wrk(server.url, args.model, 1, 4, 1.0, script)  # warm connections and caches
         # Configurations alternate point by point and round by round, so load from other processes on a shared
@@ -103,11 +127,15 @@ def main() -> int:
                     runs[config].append(wrk(server.url, args.model, n, clients, args.duration, script))
             for config, measured in runs.items():
                 rows.append((config, n, clients, {k: statistics.median(r[k] for r in measured) for k in measured[0]}))
-    print(f"{'config':<12} {'images/req':>10} {'clients':>7} {'req/s':>8} {'images/s':>9} {'p50 ms':>8} "
-          f"{'p99 ms':>8} {'errors':>6}")
+    print(
+        f"{'config':<12} {'images/req':>10} {'clients':>7} {'req/s':>8} {'images/s':>9} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'errors':>6}"
+    )
     for config, n, clients, r in rows:
-        print(f"{config:<12} {n:>10} {clients:>7} {r['rps']:>8.0f} {r['images_s']:>9.0f} {r['p50']:>8.2f} "
-              f"{r['p99']:>8.2f} {r['errors']:>6.0f}")
+        print(
+            f"{config:<12} {n:>10} {clients:>7} {r['rps']:>8.0f} {r['images_s']:>9.0f} {r['p50']:>8.2f} "
+            f"{r['p99']:>8.2f} {r['errors']:>6.0f}"
+        )
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     return 0
 

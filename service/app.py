@@ -43,20 +43,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("ganserve")
 
 # Routers behind the API key, then open ones (metrics checks the key itself when GANSERVE_PROTECT_METRICS is set).
-PROTECTED_ROUTERS: list[APIRouter] = [models.router, generate.router, translate.router, interpolate.router,
-                                      images.router, v2.router]
+PROTECTED_ROUTERS: list[APIRouter] = [
+    models.router,
+    generate.router,
+    translate.router,
+    interpolate.router,
+    images.router,
+    v2.router,
+]
 OPEN_ROUTERS: list[APIRouter] = [health.router, scrape.router]
 STATIC_DIR = Path(__file__).parent / "static"
 # FastAPI >= 0.165 asks the OpenTelemetry API on every request whether tracing, metrics or logs are configured
 # (~3-7% of the event loop under load); we export Prometheus ourselves, so switch that check off where it exists.
 _NO_OTEL: dict[str, Any] = (
     {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
-    if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
 )
 
 
-def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
-               tracer: Tracer | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, metrics: Metrics | None = None, tracer: Tracer | None = None
+) -> FastAPI:
     settings = settings or Settings()
     metrics = metrics or Metrics(latency_buckets=settings.latency_buckets, batch_buckets=settings.batch_buckets)
     if tracer is None and settings.tracing:
@@ -96,8 +104,13 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
             if tracer is not None:
                 tracer.shutdown()
 
-    app = FastAPI(title="ganserve", version="0.1.0", lifespan=lifespan, **_NO_OTEL,
-                  description="Serve GAN generators exported to ONNX, with dynamic batching.")
+    app = FastAPI(
+        title="ganserve",
+        version="0.1.0",
+        lifespan=lifespan,
+        **_NO_OTEL,
+        description="Serve GAN generators exported to ONNX, with dynamic batching.",
+    )
     app.state.service = service
     for router in PROTECTED_ROUTERS:
         app.include_router(router, dependencies=[Depends(check_api_key)])
@@ -105,8 +118,9 @@ def create_app(settings: Settings | None = None, metrics: Metrics | None = None,
     for router in OPEN_ROUTERS:
         app.include_router(router)
     install_error_handlers(app, settings.overload_status)
-    app.add_middleware(RequestGate, lifecycle=service.lifecycle, model_metrics=service.model_metrics,
-                       routes=app.router.routes)
+    app.add_middleware(
+        RequestGate, lifecycle=service.lifecycle, model_metrics=service.model_metrics, routes=app.router.routes
+    )
     install_openapi(app, settings)
     app.add_middleware(RequestTracker, tracer=tracer, access_log=settings.access_log)  # sees every other answer
     if settings.early_refusal:  # outermost: a full queue's refusals skip everything else (service/shedding.py)

@@ -35,7 +35,8 @@ async def check_admin_key(request: Request) -> None:
     settings = request.app.state.service.settings
     headers = request.headers
     if settings.admin_key is not None:
-        check_key(settings.admin_key, headers.get("x-api-key"), headers.get("authorization"),
-                  "admin key (GANSERVE_ADMIN_KEY)")
+        check_key(
+            settings.admin_key, headers.get("x-api-key"), headers.get("authorization"), "admin key (GANSERVE_ADMIN_KEY)"
+        )
     else:
         check_key(settings.api_key, headers.get("x-api-key"), headers.get("authorization"))

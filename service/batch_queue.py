@@ -35,11 +35,29 @@ class Job:
     """One request: its inputs (n rows), how to encode its rows and assemble its answer (both run in the encode
     stage, `service.pipeline`), its deadline and the future its caller awaits."""
 
-    __slots__ = ("closed", "complete", "deadline", "finish", "future", "inputs", "n", "pending", "queued", "record",
-                 "results", "submitted")
+    __slots__ = (
+        "closed",
+        "complete",
+        "deadline",
+        "finish",
+        "future",
+        "inputs",
+        "n",
+        "pending",
+        "queued",
+        "record",
+        "results",
+        "submitted",
+    )
 
-    def __init__(self, inputs: Inputs, finish: Finish | None, deadline: float, future: asyncio.Future[Any],
-                 complete: Complete | None = None) -> None:
+    def __init__(
+        self,
+        inputs: Inputs,
+        finish: Finish | None,
+        deadline: float,
+        future: asyncio.Future[Any],
+        complete: Complete | None = None,
+    ) -> None:
         self.inputs = inputs
         self.n = row_count(inputs)
         self.finish = finish  # None: the caller gets the output rows themselves
@@ -52,6 +70,18 @@ class Job:
         self.closed = False  # answered, failed, expired or abandoned: drop whatever of it is still queued
         self.record = current_record()  # the request it serves, if any: the worker notes its stages there
         self.submitted = time.perf_counter()
+
+    def resolve(self, value: Any) -> None:
+        """Answer the caller (once); whatever of the job is still queued is dropped."""
+        self.closed = True
+        if not self.future.done():
+            self.future.set_result(value)
+
+    def reject(self, error: BaseException) -> None:
+        """Fail the caller (once); whatever of the job is still queued is dropped."""
+        self.closed = True
+        if not self.future.done():
+            self.future.set_exception(error)
 
 
 class Part:

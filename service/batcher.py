@@ -5,24 +5,16 @@
     body = await batcher.run({"z": noise}, finish=encode_rows, timeout=10.0, complete=assemble)
 
 A request is a dict of input arrays sharing a leading (row) dimension; each row is one *item*. Items wait in a
-`BatchQueue` (grouped by row shape, split across batches when larger than one), run in a `Worker` thread (the
-model's inference thread), and their rows are encoded in the `EncodeStage` (`service.pipeline`) while the next
-batch runs; this module is the scheduler between them. `finish` and `complete` are the caller's callables; the
-batcher never looks inside them.
+`BatchQueue` (grouped by row shape, split across batches), run in a `Worker` thread, and their rows are encoded
+in the `EncodeStage` (`service.pipeline`) while the next batch runs; this module is the scheduler between them.
+When to run: an item that finds the engine idle and the queue empty runs at once; items that arrive while a batch
+runs wait for the next one, which starts when it is full or its oldest item has waited `max_queue_delay_s`.
 
-When to run: an item that finds the engine idle and the queue empty runs at once (no added latency for a lone
-client). Items that arrive while a batch runs wait for the next one, which starts when it is full or when its
-oldest item has waited `max_queue_delay_s`.
-
-Refusals and losses: a full queue (counted in items) refuses at once with `Overloaded`; a request whose timeout
-passes gets `DeadlineExceeded` and its queued items are dropped; a cancelled caller (client gone) has its
-not-yet-started items dropped, and its rows are dropped before encoding if inference already ran; a failing
-batch is retried request by request so that only the culprit fails, with `InferenceFailed`, as does a failing
-encoder, and the batcher keeps serving. When encoding falls behind (the pool's row capacity), the batcher stops
-taking batches: rows wait in its bounded queue and new requests are refused, so memory stays flat.
-
-Time comes from two injected seams (`service.timing`): `clock` (now) and `timer` (call me back after a delay), so
-tests drive the queue delay and deadlines with a manual clock instead of sleeping.
+Refusals and losses: a full queue (in items) refuses with `Overloaded`; a passed timeout gives `DeadlineExceeded`
+and drops the queued items; a cancelled caller's unstarted items are dropped, and its rows too if inference already
+ran; a failing batch is retried request by request so only the culprit fails (`InferenceFailed`), as does a failing
+encoder. When encoding falls behind, the batcher stops taking batches, so memory stays flat.
+Time comes from injected seams (`service.timing`): `clock` and `timer`, so tests need no sleeps.
 """
 
 from __future__ import annotations
@@ -78,7 +70,7 @@ class Batcher:
         # stage two: shared with every model when the registry passes one, else a private one-thread pool
         self._own_pool = encoders is None
         pool = encoders or EncodePool(1, max(4 * max_batch_size, 256))
-        self._stage = EncodeStage(pool, self.metrics, name, answer=self._answer, fail=self._fail_encoded)
+        self._stage = EncodeStage(pool, self.metrics, name, answer=Job.resolve, fail=self._fail_encoded)
         self._room_wait = 0.0  # how long the last batch waited for the encode stage (for the Retry-After estimate)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -108,7 +100,7 @@ class Batcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         for job in self._queue.drain() + [part.job for part in running] + list(self._stage.jobs):
-            self._fail(job, Draining("the server is shutting down; retry on another replica"))
+            job.reject(Draining("the server is shutting down; retry on another replica"))
         await self._worker.shutdown()
         if self._own_pool:
             await self._stage.pool.stop()
@@ -121,20 +113,21 @@ class Batcher:
     def refuse(self) -> Overloaded:
         """Count a refusal and return the error to raise, with a Retry-After from the queue's depth."""
         self.metrics.rejected("queue_full")
-        return Overloaded(
-            f"model {self.name!r} is at capacity: its queue of {self.capacity} images has no room "
-            "for this request; retry after the Retry-After delay",
-            retry_after_s=self.retry_after.seconds(self._queue.items),
-        )
+        wait = self.retry_after.seconds(self._queue.items)
+        queue = f"its queue of {self.capacity} images has no room for this request"
+        return Overloaded(f"model {self.name!r} is at capacity: {queue}; retry after the Retry-After delay", wait)
 
     def ensure_room(self, n: int) -> None:
-        """Raise Overloaded now if n more items would not fit, so that callers can refuse before they spend time
-        preparing the inputs (under overload most requests are refused, and each would pay for its noise first)."""
+        """Raise Overloaded now if n more items would not fit: callers refuse before preparing inputs."""
         if self._queue.items + n > self.capacity:
             raise self.refuse()
 
     def submit(
-        self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None, complete: Complete | None = None
+        self,
+        inputs: Inputs,
+        finish: Finish | None = None,
+        timeout: float | None = None,
+        complete: Complete | None = None,
     ) -> Job:
         """Queue a request's rows; raises Overloaded at once if they do not fit. Await `.future` for the answer."""
         if self._closed:
@@ -149,11 +142,13 @@ class Batcher:
         return job
 
     async def run(
-        self, inputs: Inputs, finish: Finish | None = None, timeout: float | None = None, complete: Complete | None = None
+        self,
+        inputs: Inputs,
+        finish: Finish | None = None,
+        timeout: float | None = None,
+        complete: Complete | None = None,
     ) -> Any:
-        """Submit and wait. The answer: `complete(results)` when given, else one result per row in order (`finish`'s,
-        or the output rows themselves). Both run in the encode stage, never here. Cancelling the caller drops its
-        rows that have not started; the deadline covers both stages."""
+        """Submit and wait for the answer (made in the encode stage); cancelling drops the rows not yet run."""
         job = self.submit(inputs, finish, timeout, complete)
         expiry = None if timeout is None else self.timer(timeout, lambda: self._expire(job, timeout))
         try:
@@ -164,8 +159,6 @@ class Batcher:
         finally:
             if expiry is not None:
                 expiry.cancel()
-
-    # -- the scheduler --------------------------------------------------------------------------------------
 
     async def _loop(self) -> None:
         while True:
@@ -212,14 +205,13 @@ class Batcher:
         parts, expired = self._queue.take(self.max_batch_size, now)
         for job in expired:
             self.metrics.rejected("expired")
-            self._fail(job, DeadlineExceeded("the request's deadline passed while it was queued"))
+            job.reject(DeadlineExceeded("the request's deadline passed while it was queued"))
         for part in parts:
             self.metrics.queue_wait.observe(now - part.enqueued)
         return parts
 
     async def _execute(self, parts: list[Part]) -> None:
-        """Inference in the worker thread; then each request's rows go to the encode stage, and this returns at once
-        so that the next batch's inference overlaps this one's encoding."""
+        """Inference in the worker thread, then hand rows to the encode stage and return (overlapping the next)."""
         started = self.clock()
         outcomes = await self._worker.run(parts)
         # throughput for Retry-After: a batch that waited for the encoders took that long too
@@ -236,27 +228,19 @@ class Batcher:
         if encode:
             self._stage.hand_over(encode)
 
-    def _answer(self, job: Job, value: Any) -> None:
-        job.closed = True
-        if not job.future.done():
-            job.future.set_result(value)
-
     def _fail_encoded(self, job: Job, error: GanserveError) -> None:
         """Fail a request whose inference or encoding failed, and drop what it still has queued."""
         self._queue.abandon(job)
         self.metrics.rejected("failed")
-        self._fail(job, error)
-
-    # -- bookkeeping ----------------------------------------------------------------------------------------
+        job.reject(error)
 
     def _expire(self, job: Job, timeout: float) -> None:
+        ms = f"{timeout * 1000:.0f} ms"
         if self._abandon(job, "expired"):
-            self._fail(
-                job,
+            job.reject(
                 DeadlineExceeded(
-                    f"the request did not finish within its {timeout * 1000:.0f} ms "
-                    "deadline (server busy); retry or raise deadline_ms"
-                ),
+                    f"the request did not finish within its {ms} deadline (server busy); retry or raise deadline_ms"
+                )
             )
 
     def _abandon(self, job: Job, reason: str) -> bool:
@@ -264,8 +248,3 @@ class Batcher:
             return False
         self.metrics.rejected(reason)
         return True
-
-    def _fail(self, job: Job, error: GanserveError) -> None:
-        job.closed = True
-        if not job.future.done():
-            job.future.set_exception(error)

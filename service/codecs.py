@@ -55,8 +55,8 @@ def encode_png(pixels: np.ndarray, text: Mapping[str, str] | None = None, level:
         rows[:, 1:] = flat
     else:
         rows[:, 0] = 1  # Sub; uint8 subtraction wraps modulo 256, as the filter is defined
-        rows[:, 1:1 + channels] = flat[:, :channels]
-        np.subtract(flat[:, channels:], flat[:, :-channels], out=rows[:, 1 + channels:])
+        rows[:, 1 : 1 + channels] = flat[:, :channels]
+        np.subtract(flat[:, channels:], flat[:, :-channels], out=rows[:, 1 + channels :])
     parts = [_PNG_SIGNATURE, _chunk(b"IHDR", header)]
     for key, value in (text or {}).items():
         parts.append(_chunk(b"tEXt", key.encode("latin-1") + b"\x00" + value.encode("latin-1", "replace")))
@@ -73,7 +73,7 @@ def grid(pixels: np.ndarray, pad: int = 2) -> np.ndarray:
     for i in range(n):
         r, q = divmod(i, cols)
         y, x = pad + r * (h + pad), pad + q * (w + pad)
-        out[y:y + h, x:x + w] = pixels[i]
+        out[y : y + h, x : x + w] = pixels[i]
     return out
 
 
@@ -103,7 +103,7 @@ def _b64decode(text: str) -> bytes:
     parts = []
     try:
         for start in range(0, len(text), B64_SLICE):
-            piece = text[start:start + B64_SLICE]
+            piece = text[start : start + B64_SLICE]
             if "=" in piece and start + B64_SLICE < len(text):
                 raise ValueError("padding before the end")
             parts.append(base64.b64decode(piece, validate=True))
@@ -112,8 +112,15 @@ def _b64decode(text: str) -> bytes:
     return b"".join(parts)
 
 
-def decode_upload(data: bytes, *, channels: int, size: tuple[int, int] | None, value_range: tuple[float, float],
-                  max_bytes: int, max_pixels: int) -> np.ndarray:
+def decode_upload(
+    data: bytes,
+    *,
+    channels: int,
+    size: tuple[int, int] | None,
+    value_range: tuple[float, float],
+    max_bytes: int,
+    max_pixels: int,
+) -> np.ndarray:
     """PNG/JPEG bytes -> (1, C, H, W) float32 in value_range, resized to `size` (H, W) when given.
 
     Limits are checked on the header, before decompression, so a small file that would expand into a huge

@@ -24,13 +24,15 @@ from service.schemas import Label
 def require_generator(model: ServedModel) -> Manifest:
     m = model.manifest
     if m.kind is Kind.translation:
-        raise WrongKind(f"model {m.name!r} is an image-to-image translator: POST an image to "
-                        f"/v1/models/{m.name}/translate instead")
+        raise WrongKind(
+            f"model {m.name!r} is an image-to-image translator: POST an image to /v1/models/{m.name}/translate instead"
+        )
     return m
 
 
-def resolve_labels(manifest: Manifest, labels: Label | list[Label] | tuple[Label, ...] | None,
-                   seeds: Sequence[int]) -> np.ndarray | None:
+def resolve_labels(
+    manifest: Manifest, labels: Label | list[Label] | tuple[Label, ...] | None, seeds: Sequence[int]
+) -> np.ndarray | None:
     """(n,) int64 class indices for a conditional model, or None for an unconditional one.
 
     Accepts an index or a class name, one for all images or one per image. Without labels, image i gets
@@ -61,13 +63,20 @@ def resolve_labels(manifest: Manifest, labels: Label | list[Label] | tuple[Label
         elif 0 <= label < num_classes:
             out[i] = label
         else:
-            raise InvalidRequest(f"class index {label} out of range: use 0..{num_classes - 1} "
-                                 f"or a name from {manifest.class_names}")
+            raise InvalidRequest(
+                f"class index {label} out of range: use 0..{num_classes - 1} or a name from {manifest.class_names}"
+            )
     return out
 
 
-def provenance(model: ServedModel, *, seed: int | None = None, label: int | None = None,
-               truncation: float | None = None, **extra: str) -> dict[str, str]:
+def provenance(
+    model: ServedModel,
+    *,
+    seed: int | None = None,
+    label: int | None = None,
+    truncation: float | None = None,
+    **extra: str,
+) -> dict[str, str]:
     """Where an image comes from: model, version, and seed/label/truncation where they apply. It travels in every
     format that can carry it (PNG tEXt chunks, JPEG/WebP EXIF) and in the response headers."""
     text = {"model": model.name, "version": model.version}

@@ -66,8 +66,13 @@ class Lifecycle:
 
 
 class RequestGate:
-    def __init__(self, app: ASGIApp, lifecycle: Lifecycle, model_metrics: Callable[[str], ModelMetrics | None],
-                 routes: list[BaseRoute]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        lifecycle: Lifecycle,
+        model_metrics: Callable[[str], ModelMetrics | None],
+        routes: list[BaseRoute],
+    ) -> None:
         self.app = app
         self.lifecycle = lifecycle
         self.model_metrics = model_metrics
@@ -147,8 +152,13 @@ def install_drain_on_sigterm(lifecycle: Lifecycle, timeout_s: float) -> Callable
         if drained:
             log_event(log, logging.INFO, "drained: every accepted request was answered; shutting down")
         else:
-            log_event(log, logging.WARNING, "drain timeout passed; shutting down", timeout_s=timeout_s,
-                      inflight=lifecycle.inflight)
+            log_event(
+                log,
+                logging.WARNING,
+                "drain timeout passed; shutting down",
+                timeout_s=timeout_s,
+                inflight=lifecycle.inflight,
+            )
         chain(signal.SIGTERM, None)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -20,37 +20,78 @@ __all__ = ["CONTENT_TYPE_LATEST", "REJECT_REASONS", "Metrics", "ModelMetrics"]
 
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry | None = None, *, latency_buckets: Sequence[float],
-                 batch_buckets: Sequence[float]) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        latency_buckets: Sequence[float],
+        batch_buckets: Sequence[float],
+    ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.request_duration = Histogram(
-            "ganserve_request_duration_seconds", "Time from request received to response sent.",
-            ["model", "endpoint", "status"], buckets=latency_buckets, registry=r)
+            "ganserve_request_duration_seconds",
+            "Time from request received to response sent.",
+            ["model", "endpoint", "status"],
+            buckets=latency_buckets,
+            registry=r,
+        )
         self.queue_wait = Histogram(
-            "ganserve_queue_wait_seconds", "Time items waited in the batch queue before their batch started.",
-            ["model"], buckets=latency_buckets, registry=r)
+            "ganserve_queue_wait_seconds",
+            "Time items waited in the batch queue before their batch started.",
+            ["model"],
+            buckets=latency_buckets,
+            registry=r,
+        )
         self.inference_duration = Histogram(
-            "ganserve_inference_duration_seconds", "onnxruntime time per batch.",
-            ["model"], buckets=latency_buckets, registry=r)
+            "ganserve_inference_duration_seconds",
+            "onnxruntime time per batch.",
+            ["model"],
+            buckets=latency_buckets,
+            registry=r,
+        )
         self.encode_duration = Histogram(
-            "ganserve_encode_duration_seconds", "Time an encoder thread spent on one hand-over (its share of a batch).",
-            ["model"], buckets=latency_buckets, registry=r)
+            "ganserve_encode_duration_seconds",
+            "Time an encoder thread spent on one hand-over (its share of a batch).",
+            ["model"],
+            buckets=latency_buckets,
+            registry=r,
+        )
         self.batch_size = Histogram(
-            "ganserve_batch_size_items", "Items (images) per batch run.", ["model"], buckets=batch_buckets, registry=r)
-        self.queue_items = Gauge("ganserve_queue_items", "Items waiting in the batch queue.", ["model"], registry=r,
-                                 multiprocess_mode="livesum")
+            "ganserve_batch_size_items", "Items (images) per batch run.", ["model"], buckets=batch_buckets, registry=r
+        )
+        self.queue_items = Gauge(
+            "ganserve_queue_items",
+            "Items waiting in the batch queue.",
+            ["model"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.images = Counter("ganserve_images_total", "Images (output rows) produced.", ["model"], registry=r)
         self.rejected = Counter(
-            "ganserve_requests_rejected_total", "Requests refused or abandoned, by reason.",
-            ["model", "reason"], registry=r)
+            "ganserve_requests_rejected_total",
+            "Requests refused or abandoned, by reason.",
+            ["model", "reason"],
+            registry=r,
+        )
         self.model_info = Gauge(
-            "ganserve_model_info", "Served model versions (always 1).", ["model", "version", "kind", "provider"],
-            registry=r, multiprocess_mode="livemax")
-        self.workers = Gauge("ganserve_workers", "Server worker processes serving (summed over live workers).",
-                             registry=r, multiprocess_mode="livesum")
-        self.worker_starts = Counter("ganserve_worker_starts", "Worker processes started; more than "
-                                     "GANSERVE_WORKERS means workers died and were replaced.", registry=r)
+            "ganserve_model_info",
+            "Served model versions (always 1).",
+            ["model", "version", "kind", "provider"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.workers = Gauge(
+            "ganserve_workers",
+            "Server worker processes serving (summed over live workers).",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.worker_starts = Counter(
+            "ganserve_worker_starts",
+            "Worker processes started; more than GANSERVE_WORKERS means workers died and were replaced.",
+            registry=r,
+        )
 
     def worker_started(self) -> None:
         self.workers.set(1)

@@ -58,8 +58,9 @@ def interpolate_noise(a: np.ndarray, b: np.ndarray, ts: np.ndarray, method: Meth
     return out
 
 
-def path_noise(seeds: Sequence[int], *, steps: int, method: Method, truncation: float,
-               latent_dim: int) -> tuple[np.ndarray, np.ndarray]:
+def path_noise(
+    seeds: Sequence[int], *, steps: int, method: Method, truncation: float, latent_dim: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(positions t (steps,), noise (steps, latent) scaled by truncation) from seeds[0] to seeds[1].
 
     The end points are exactly the seeds' own noise (not a rounding of it), so the first and last images equal

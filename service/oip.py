@@ -53,8 +53,13 @@ def metadata(model: ServedModel, registry: Registry) -> dict[str, Any]:
     m = model.manifest
     tensors = [*m.inputs.values(), m.outputs["image"]]
     described = [{"name": s.name, "datatype": DATATYPES[s.dtype], "shape": dims(s)} for s in tensors]
-    return {"name": m.name, "versions": registry.versions(m.name), "platform": PLATFORM,
-            "inputs": described[:-1], "outputs": described[-1:]}
+    return {
+        "name": m.name,
+        "versions": registry.versions(m.name),
+        "platform": PLATFORM,
+        "inputs": described[:-1],
+        "outputs": described[-1:],
+    }
 
 
 def output_name(model: ServedModel) -> str:
@@ -92,10 +97,16 @@ def to_feeds(model: ServedModel, tensors: list[Tensor], max_rows: int) -> dict[s
         _check_header(tensor, spec, max_rows)
         array = _decode_raw(tensor, spec) if tensor.raw is not None else _decode_values(tensor, spec)
         if array.dtype.kind == "f" and not np.isfinite(array).all():
-            raise InvalidRequest(f"input {tensor.name!r} holds NaN or infinite values (or values too large for "
-                                 f"{tensor.datatype})")
-        if role is Role.label and array.dtype.kind == "i" and (  # indices; a one-hot label is a float tensor
-                array.min() < 0 or array.max() >= (m.num_classes or 0)):
+            raise InvalidRequest(
+                f"input {tensor.name!r} holds NaN or infinite values (or values too large for {tensor.datatype})"
+            )
+        if (
+            role is Role.label
+            and array.dtype.kind == "i"
+            and (  # indices; a one-hot label is a float tensor
+                array.min() < 0 or array.max() >= (m.num_classes or 0)
+            )
+        ):
             raise InvalidRequest(f"input {tensor.name!r}: class indices must be in 0..{(m.num_classes or 0) - 1}")
         feeds[tensor.name] = array
     if len({a.shape[0] for a in feeds.values()}) != 1:
@@ -108,8 +119,11 @@ def _check_header(tensor: Tensor, spec: TensorSpec, max_rows: int) -> None:
     if tensor.datatype != want:
         raise InvalidRequest(f"input {tensor.name!r} has datatype {tensor.datatype}; the model takes {want}")
     shape = tensor.shape
-    if len(shape) != len(spec.shape) or any(d < 1 for d in shape) or any(
-            isinstance(w, int) and d != w for d, w in zip(shape[1:], spec.shape[1:], strict=True)):
+    if (
+        len(shape) != len(spec.shape)
+        or any(d < 1 for d in shape)
+        or any(isinstance(w, int) and d != w for d, w in zip(shape[1:], spec.shape[1:], strict=True))
+    ):
         raise InvalidRequest(f"input {tensor.name!r} has shape {shape}; the model takes {dims(spec)}")
     if shape[0] > max_rows:
         raise InvalidRequest(f"input {tensor.name!r} has {shape[0]} rows; the limit is {max_rows}")
@@ -120,8 +134,10 @@ def _decode_raw(tensor: Tensor, spec: TensorSpec) -> np.ndarray:
     wire = np.dtype(spec.dtype).newbyteorder("<")
     want = int(np.prod(tensor.shape)) * wire.itemsize
     if len(tensor.raw) != want:
-        raise MalformedRequest(f"input {tensor.name!r}: shape {tensor.shape} of {tensor.datatype} is {want} bytes; "
-                               f"its binary data is {len(tensor.raw)} bytes")
+        raise MalformedRequest(
+            f"input {tensor.name!r}: shape {tensor.shape} of {tensor.datatype} is {want} bytes; "
+            f"its binary data is {len(tensor.raw)} bytes"
+        )
     # astype copies: an aligned, native-order array that does not pin the request body
     return np.frombuffer(tensor.raw, wire).astype(spec.dtype).reshape(tensor.shape)
 
@@ -129,8 +145,9 @@ def _decode_raw(tensor: Tensor, spec: TensorSpec) -> np.ndarray:
 def _decode_values(tensor: Tensor, spec: TensorSpec) -> np.ndarray:
     want = DATATYPES[spec.dtype]
     if tensor.values is None:
-        raise MalformedRequest(f"input {tensor.name!r} has no data: send 'data', or binary data with its "
-                               "'binary_data_size' parameter")
+        raise MalformedRequest(
+            f"input {tensor.name!r} has no data: send 'data', or binary data with its 'binary_data_size' parameter"
+        )
     try:
         raw = np.asarray(tensor.values)
     except ValueError:

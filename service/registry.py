@@ -109,8 +109,9 @@ class Registry:
             await model.batcher.stop()
 
 
-def load_version(version_dir: Path, settings: Settings, metrics: Metrics,
-                 encoders: EncodePool | None = None) -> ServedModel:
+def load_version(
+    version_dir: Path, settings: Settings, metrics: Metrics, encoders: EncodePool | None = None
+) -> ServedModel:
     """Validate and load one version folder; raises ManifestError or RuntimeLoadError with the reason."""
     manifest = load_manifest(version_dir)
     onnx_path = version_dir / manifest.onnx_file
@@ -119,16 +120,27 @@ def load_version(version_dir: Path, settings: Settings, metrics: Metrics,
     digest = sha256_file(onnx_path)
     if digest != manifest.sha256:
         raise ManifestError(f"{onnx_path}: sha256 is {digest}, the manifest says {manifest.sha256} (corrupt or stale)")
-    runtime = Runtime.load(onnx_path, manifest, provider=settings.provider,
-                           intra_op_threads=settings.intra_op_threads, inter_op_threads=settings.inter_op_threads,
-                           spinning=settings.intra_op_spinning)
+    runtime = Runtime.load(
+        onnx_path,
+        manifest,
+        provider=settings.provider,
+        intra_op_threads=settings.intra_op_threads,
+        inter_op_threads=settings.inter_op_threads,
+        spinning=settings.intra_op_spinning,
+    )
     max_batch_size = 1 if manifest.fixed_batch else settings.max_batch_size  # a fixed-batch graph: one row a run
     runtime.warm_up(warm_up_sizes(max_batch_size))
     model_metrics = metrics.for_model(manifest.name)
-    batcher = Batcher(runtime.run, max_batch_size=max_batch_size,
-                      max_queue_delay_s=settings.max_queue_delay_ms / 1000, capacity=settings.queue_capacity,
-                      metrics=model_metrics, name=f"{manifest.name}:{manifest.version}", encoders=encoders,
-                      retry_after=RetryAfter(low_s=settings.retry_after_min_s, high_s=settings.retry_after_max_s))
+    batcher = Batcher(
+        runtime.run,
+        max_batch_size=max_batch_size,
+        max_queue_delay_s=settings.max_queue_delay_ms / 1000,
+        capacity=settings.queue_capacity,
+        metrics=model_metrics,
+        name=f"{manifest.name}:{manifest.version}",
+        encoders=encoders,
+        retry_after=RetryAfter(low_s=settings.retry_after_min_s, high_s=settings.retry_after_max_s),
+    )
     return ServedModel(manifest, runtime, batcher, model_metrics)
 
 
@@ -147,8 +159,16 @@ def load_registry(settings: Settings, metrics: Metrics, encoders: EncodePool | N
             registry.skipped.append(Skipped(version_dir, str(e)))
             continue
         registry.add(model)
-        metrics.model_info.labels(model=model.name, version=model.version, kind=model.manifest.kind.value,
-                                  provider=model.provider).set(1)
-        log_event(log, logging.INFO, "model loaded", model=model.name, version=model.version,
-                  kind=model.manifest.kind.value, provider=model.provider)
+        metrics.model_info.labels(
+            model=model.name, version=model.version, kind=model.manifest.kind.value, provider=model.provider
+        ).set(1)
+        log_event(
+            log,
+            logging.INFO,
+            "model loaded",
+            model=model.name,
+            version=model.version,
+            kind=model.manifest.kind.value,
+            provider=model.provider,
+        )
     return registry

@@ -24,8 +24,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from service.errors import GanserveError, InvalidRequest, LoadFailed, ModelControlOff, UnknownModel
-from service.manifest import MANIFEST_FILE, NAME_PATTERN, ManifestError, load_manifest
+from service.manifest import NAME_PATTERN, ManifestError, load_manifest
 from service.metrics import Metrics
+from service.model_folder import fingerprints, model_names, version_names
 from service.registry import Registry, ServedModel, load_version, version_order
 from service.runtime import RuntimeLoadError
 from service.settings import Settings
@@ -34,7 +35,6 @@ log = logging.getLogger("ganserve.repository")
 
 Loader = Callable[[Path, Settings, Metrics], ServedModel]
 Sleep = Callable[[float], Awaitable[None]]
-Fingerprint = tuple[tuple[str, int, int], ...]
 
 
 class ModelRepository:
@@ -93,9 +93,9 @@ class ModelRepository:
     def index(self, ready_only: bool = False) -> list[dict[str, str]]:
         """Every model in the repository folder or in memory, one row per version, with its state."""
         rows = []
-        for name in sorted(set(self._names_on_disk()) | set(self.registry.models)):
+        for name in sorted(set(model_names(self.root)) | set(self.registry.models)):
             served = self.registry.models.get(name, {})
-            for version in sorted(set(self._versions_on_disk(name)) | set(served), key=version_order) or [""]:
+            for version in sorted(set(version_names(self.root, name)) | set(served), key=version_order) or [""]:
                 if version in served:
                     state, reason = "READY", ""
                 else:
@@ -155,10 +155,10 @@ class ModelRepository:
 
     async def poll_forever(self) -> None:
         """Every poll_s: load the models whose files changed or appeared, unload the ones whose folder is gone."""
-        seen = self.fingerprints()
+        seen = fingerprints(self.root)
         while True:
             await self.sleep(self.settings.poll_s)
-            now = self.fingerprints(previous=seen)
+            now = fingerprints(self.root, previous=seen)
             for name in sorted(set(seen) | set(now)):
                 if seen.get(name) == now.get(name):
                     continue
@@ -173,30 +173,6 @@ class ModelRepository:
                     log.exception("poll: %s: unexpected error (what was serving keeps serving)", name)
             seen = now
 
-    def fingerprints(self, previous: dict[str, Fingerprint] | None = None) -> dict[str, Fingerprint]:
-        """Per model, (version, manifest mtime, size) of each version; a model with an import in progress keeps
-        its previous fingerprint, so it is not loaded half-written."""
-        out: dict[str, Fingerprint] = {}
-        for name in self._names_on_disk():
-            folder = self.root / name
-            try:
-                importing = any(".import-" in p.name for p in folder.iterdir())
-            except OSError:  # removed since it was listed
-                continue
-            if importing:
-                if previous is not None and name in previous:
-                    out[name] = previous[name]
-                continue
-            stats = []
-            for version in self._versions_on_disk(name):
-                try:
-                    stat = (folder / version / MANIFEST_FILE).stat()
-                except OSError:
-                    continue
-                stats.append((version, stat.st_mtime_ns, stat.st_size))
-            out[name] = tuple(sorted(stats))
-        return out
-
     # -- helpers --------------------------------------------------------------------------------------------
 
     def _lock(self, name: str) -> asyncio.Lock:
@@ -207,22 +183,9 @@ class ModelRepository:
             raise UnknownModel(f"{name!r} is not a model name (lower-case letters, digits, '.', '_', '-')")
         folder = self.root / name
         if must_exist and not folder.is_dir():
-            known = ", ".join(self._names_on_disk()) or "none"
+            known = ", ".join(model_names(self.root)) or "none"
             raise UnknownModel(f"no model {name!r} in the repository {self.root}; models there: {known}")
         return folder
-
-    def _names_on_disk(self) -> list[str]:
-        if not self.root.is_dir():
-            return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and re.fullmatch(NAME_PATTERN, p.name))
-
-    def _versions_on_disk(self, name: str) -> list[str]:
-        folder = self.root / name
-        if not folder.is_dir():
-            return []
-        return sorted(
-            (p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=version_order
-        )
 
     def _build(
         self, name: str, folder: Path, current: dict[str, ServedModel]
@@ -230,7 +193,7 @@ class ModelRepository:
         """(models loaded now, every version to serve); blocking: runs in a worker thread."""
         fresh: list[ServedModel] = []
         versions: dict[str, ServedModel] = {}
-        for version in self._versions_on_disk(name):
+        for version in version_names(self.root, name):
             version_dir = folder / version
             try:
                 manifest = load_manifest(version_dir)

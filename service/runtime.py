@@ -21,8 +21,12 @@ log = logging.getLogger("ganserve.runtime")
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
-_ORT_TYPES = {"float32": "tensor(float)", "float16": "tensor(float16)", "int64": "tensor(int64)",
-              "int32": "tensor(int32)"}
+_ORT_TYPES = {
+    "float32": "tensor(float)",
+    "float16": "tensor(float16)",
+    "int64": "tensor(int64)",
+    "int32": "tensor(int32)",
+}
 
 
 class RuntimeLoadError(RuntimeError):
@@ -54,8 +58,9 @@ def _session_options(intra_op_threads: int, inter_op_threads: int, spinning: boo
     return options
 
 
-def create_session(model: bytes, provider: str, intra_op_threads: int = 0, inter_op_threads: int = 0,
-                   spinning: bool = False) -> ort.InferenceSession:
+def create_session(
+    model: bytes, provider: str, intra_op_threads: int = 0, inter_op_threads: int = 0, spinning: bool = False
+) -> ort.InferenceSession:
     """A session on CUDA when asked for ("cuda") or available ("auto") and it really loads, else on CPU."""
     options = _session_options(intra_op_threads, inter_op_threads, spinning)
     want_cuda = cuda_usable(provider)
@@ -87,12 +92,15 @@ def _check_tensor(role: str, spec: TensorSpec, node: ort.NodeArg) -> None:
         raise RuntimeLoadError(f"{role} tensor {spec.name!r} is {node.type} in the graph, {spec.dtype} in the manifest")
     shape = node.shape
     if len(shape) != len(spec.shape):
-        raise RuntimeLoadError(f"{role} tensor {spec.name!r} has rank {len(shape)} in the graph, "
-                               f"{len(spec.shape)} in the manifest ({spec.shape})")
+        raise RuntimeLoadError(
+            f"{role} tensor {spec.name!r} has rank {len(shape)} in the graph, "
+            f"{len(spec.shape)} in the manifest ({spec.shape})"
+        )
     for got, want in zip(shape[1:], spec.shape[1:], strict=True):
         if isinstance(got, int) and isinstance(want, int) and got != want:
-            raise RuntimeLoadError(f"{role} tensor {spec.name!r} has shape {shape} in the graph, "
-                                   f"{spec.shape} in the manifest")
+            raise RuntimeLoadError(
+                f"{role} tensor {spec.name!r} has shape {shape} in the graph, {spec.shape} in the manifest"
+            )
 
 
 def check_graph(session: ort.InferenceSession, manifest: Manifest) -> None:
@@ -120,8 +128,16 @@ class Runtime:
         self._output = [manifest.outputs["image"].name]
 
     @classmethod
-    def load(cls, path: Path, manifest: Manifest, *, provider: str = "auto", intra_op_threads: int = 0,
-             inter_op_threads: int = 0, spinning: bool = False) -> Runtime:
+    def load(
+        cls,
+        path: Path,
+        manifest: Manifest,
+        *,
+        provider: str = "auto",
+        intra_op_threads: int = 0,
+        inter_op_threads: int = 0,
+        spinning: bool = False,
+    ) -> Runtime:
         session = create_session(path.read_bytes(), provider, intra_op_threads, inter_op_threads, spinning)
         check_graph(session, manifest)
         return cls(session, manifest)

@@ -21,8 +21,9 @@ class OutputOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["png", "jpeg", "webp", "npy"] | None = Field(
-        None, description="format of the pictures in a JSON answer (default png); with an image Accept it may "
-                          "only repeat it")
+        None,
+        description="format of the pictures in a JSON answer (default png); with an image Accept it may only repeat it",
+    )
     quality: int | None = Field(None, ge=1, le=100, description="jpeg/webp quality (default: the server's)")
 
 
@@ -30,8 +31,10 @@ class GenerateRequest(OutputOptions):
     n: int = Field(1, ge=1, description="number of images (up to GANSERVE_MAX_IMAGES_PER_REQUEST)")
     seed: int | None = Field(None, ge=0, le=SEED_MAX, description="image i uses seed+i; drawn by the server if absent")
     labels: Label | list[Label] | None = Field(
-        None, description="class index or name, one for all images or one per image (conditional models only); "
-                          "absent: image i gets class (seed+i) mod num_classes")
+        None,
+        description="class index or name, one for all images or one per image (conditional models only); "
+        "absent: image i gets class (seed+i) mod num_classes",
+    )
     truncation: float = Field(1.0, gt=0.0, le=1.0, description="scales the noise toward its mean")
     version: str | None = None
     deadline_ms: int | None = Field(None, ge=1, description="shorten the server's deadline for this request")
@@ -39,8 +42,9 @@ class GenerateRequest(OutputOptions):
 
 class InterpolateRequest(OutputOptions):
     seeds: list[Seed] = Field(min_length=2, max_length=2, description="the seeds at t = 0 and t = 1")
-    labels: list[Label] | None = Field(None, min_length=2, max_length=2,
-                                       description="conditional models: the classes at t = 0 and t = 1")
+    labels: list[Label] | None = Field(
+        None, min_length=2, max_length=2, description="conditional models: the classes at t = 0 and t = 1"
+    )
     steps: int = Field(8, ge=2, le=64, description="images, both ends included")
     method: Method = "slerp"
     truncation: float = Field(1.0, gt=0.0, le=1.0)
@@ -49,8 +53,11 @@ class InterpolateRequest(OutputOptions):
 
 
 class TranslateRequest(OutputOptions):
-    image: str = Field(min_length=1, description="PNG or JPEG, base64 (a data: URL prefix is fine)",
-                       json_schema_extra={"pattern": BASE64})  # documented, not enforced: bad base64 is a 400
+    image: str = Field(
+        min_length=1,
+        description="PNG or JPEG, base64 (a data: URL prefix is fine)",
+        json_schema_extra={"pattern": BASE64},
+    )  # documented, not enforced: bad base64 is a 400
     version: str | None = None
     deadline_ms: int | None = Field(None, ge=1)
 
@@ -58,10 +65,19 @@ class TranslateRequest(OutputOptions):
 def model_info(model: ServedModel, registry: Registry) -> dict[str, Any]:
     m = model.manifest
     return {
-        "name": m.name, "version": m.version, "versions": registry.versions(m.name), "kind": m.kind.value,
-        "image": m.image.model_dump(), "input_image": m.input_image.model_dump() if m.input_image else None,
-        "latent_dim": m.latent_dim, "num_classes": m.num_classes, "class_names": m.class_names,
-        "provider": model.provider, "description": m.description, "provenance": m.provenance,
+        "name": m.name,
+        "version": m.version,
+        "versions": registry.versions(m.name),
+        "kind": m.kind.value,
+        "image": m.image.model_dump(),
+        "input_image": m.input_image.model_dump() if m.input_image else None,
+        "latent_dim": m.latent_dim,
+        "num_classes": m.num_classes,
+        "class_names": m.class_names,
+        "provider": model.provider,
+        "description": m.description,
+        "provenance": m.provenance,
         # a graph with a fixed batch of 1 runs one row at a time; say so, since it bounds its throughput
-        "max_batch_size": model.batcher.max_batch_size, "fixed_batch": m.fixed_batch,
+        "max_batch_size": model.batcher.max_batch_size,
+        "fixed_batch": m.fixed_batch,
     }

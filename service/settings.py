@@ -13,8 +13,28 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075,
-                           0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+DEFAULT_LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.002,
+    0.003,
+    0.005,
+    0.0075,
+    0.01,
+    0.015,
+    0.02,
+    0.03,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 DEFAULT_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 48, 64, 96, 128, 256)
 
 Buckets = Annotated[tuple[float, ...], NoDecode]
@@ -36,12 +56,20 @@ class Settings(BaseSettings):
     queue_capacity: int = Field(default=1024, ge=1, le=1_000_000, description="items waiting per model")
     deadline_ms: int = Field(default=10_000, ge=1, le=600_000)
     overload_status: int = Field(default=503, description="503 or 429 when the queue is full")
-    early_refusal: bool = Field(default=True, description="refuse requests for a full queue before routing and body "
-                                "parsing (service/shedding.py); false leaves every refusal to the routes")
+    early_refusal: bool = Field(
+        default=True,
+        description="refuse requests for a full queue before routing and body "
+        "parsing (service/shedding.py); false leaves every refusal to the routes",
+    )
     retry_after_min_s: int = Field(default=1, ge=1, le=3600, description="lower bound of the adaptive Retry-After")
     retry_after_max_s: int = Field(default=30, ge=1, le=3600, description="upper bound of the adaptive Retry-After")
-    refusal_hold_max_s: float = Field(default=1.0, ge=0, le=30, description="hold a connection that comes back "
-                                      "before its Retry-After for up to this long before deciding (0: never)")
+    refusal_hold_max_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=30,
+        description="hold a connection that comes back "
+        "before its Retry-After for up to this long before deciding (0: never)",
+    )
     # Connection-level protection in uvicorn (see docs/deployment.md, "Sizing the limits"): past limit_concurrency
     # open connections (or requests in progress) uvicorn answers 503 itself; backlog is the listen() queue.
     limit_concurrency: int = Field(default=1024, ge=0, le=1_000_000, description="0 turns the limit off")
@@ -65,15 +93,21 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
     max_upload_pixels: int = Field(default=16_000_000, ge=64, le=200_000_000)
 
-    encode_workers: int = Field(default=0, ge=0, le=256,
-                                description="encoder threads; 0: what the cores allow beside onnxruntime's, >= 1")
-    encode_queue_items: int = Field(default=256, ge=1, le=1_000_000,
-                                    description="images handed to the encoders and not yet encoded (back-pressure)")
+    encode_workers: int = Field(
+        default=0, ge=0, le=256, description="encoder threads; 0: what the cores allow beside onnxruntime's, >= 1"
+    )
+    encode_queue_items: int = Field(
+        default=256, ge=1, le=1_000_000, description="images handed to the encoders and not yet encoded (back-pressure)"
+    )
     png_level: int = Field(default=1, ge=0, le=9, description="PNG deflate level")
     jpeg_quality: int = Field(default=90, ge=1, le=100)
     webp_quality: int = Field(default=90, ge=1, le=100)
-    max_answer_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=4 * 1024**3,
-                                  description="pixel bytes of a grid or raw-tensor answer (413 above)")
+    max_answer_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        le=4 * 1024**3,
+        description="pixel bytes of a grid or raw-tensor answer (413 above)",
+    )
 
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
@@ -111,8 +145,9 @@ class Settings(BaseSettings):
         if value is not None and value.get_secret_value() == "":
             return None
         if value is not None and len(value.get_secret_value()) < 8:
-            raise ValueError(f"GANSERVE_{(info.field_name or '').upper()} must be at least 8 characters "
-                             "(or unset to turn auth off)")
+            raise ValueError(
+                f"GANSERVE_{(info.field_name or '').upper()} must be at least 8 characters (or unset to turn auth off)"
+            )
         return value
 
     @field_validator("tracing")
@@ -125,8 +160,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.retry_after_min_s > self.retry_after_max_s:
-            raise ValueError(f"GANSERVE_RETRY_AFTER_MIN_S ({self.retry_after_min_s}) must be <= "
-                             f"GANSERVE_RETRY_AFTER_MAX_S ({self.retry_after_max_s})")
+            raise ValueError(
+                f"GANSERVE_RETRY_AFTER_MIN_S ({self.retry_after_min_s}) must be <= "
+                f"GANSERVE_RETRY_AFTER_MAX_S ({self.retry_after_max_s})"
+            )
         if self.queue_capacity < self.max_images_per_request:
             raise ValueError(
                 f"GANSERVE_QUEUE_CAPACITY ({self.queue_capacity}) must be >= GANSERVE_MAX_IMAGES_PER_REQUEST "

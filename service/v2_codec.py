@@ -87,18 +87,19 @@ def parse_request(body: bytes, header_length: str | None) -> ParsedRequest:
         try:
             request = parse_json(body, InferRequest)
         except MalformedRequest as e:
-            raise MalformedRequest(f"{e.message} (a body with binary tensors needs the Inference-Header-Content-Length "
-                                   "header)") from None
+            raise MalformedRequest(
+                f"{e.message} (a body with binary tensors needs the Inference-Header-Content-Length header)"
+            ) from None
         binary = memoryview(b"")
     else:
         text = header_length.strip()
         if not text.isdigit():
-            raise MalformedRequest(f"Inference-Header-Content-Length must be the JSON header's size in bytes, got "
-                                   f"{header_length!r}")
+            raise MalformedRequest(
+                f"Inference-Header-Content-Length must be the JSON header's size in bytes, got {header_length!r}"
+            )
         size = int(text)
         if size > len(body):
-            raise MalformedRequest(f"Inference-Header-Content-Length is {size} but the body has only {len(body)} "
-                                   "bytes")
+            raise MalformedRequest(f"Inference-Header-Content-Length is {size} but the body has only {len(body)} bytes")
         request = parse_json(body[:size], InferRequest)
         binary = memoryview(body)[size:]
     parameters = request.parameters or {}
@@ -110,9 +111,13 @@ def parse_request(body: bytes, header_length: str | None) -> ParsedRequest:
         if "binary_data" in params:
             binary_outputs[output.name] = _flag(params["binary_data"], f"output {output.name!r}: binary_data")
     return ParsedRequest(
-        id=request.id, tensors=_tensors(request.inputs, binary), outputs=[o.name for o in request.outputs or []],
-        binary_outputs=binary_outputs, deadline_ms=timeout_ms(parameters),
-        binary_default=_flag(parameters.get("binary_data_output", False), "parameter binary_data_output"))
+        id=request.id,
+        tensors=_tensors(request.inputs, binary),
+        outputs=[o.name for o in request.outputs or []],
+        binary_outputs=binary_outputs,
+        deadline_ms=timeout_ms(parameters),
+        binary_default=_flag(parameters.get("binary_data_output", False), "parameter binary_data_output"),
+    )
 
 
 def _flag(value: Any, what: str) -> bool:
@@ -128,8 +133,9 @@ def _tensors(inputs: list[InferInput], binary: memoryview) -> list[Tensor]:
         size = (t.parameters or {}).get("binary_data_size")
         if size is None:
             if t.data is None:
-                raise MalformedRequest(f"input {t.name!r} has no data: send 'data', or binary data with its "
-                                       "'binary_data_size' parameter")
+                raise MalformedRequest(
+                    f"input {t.name!r} has no data: send 'data', or binary data with its 'binary_data_size' parameter"
+                )
             tensors.append(Tensor(t.name, t.datatype, t.shape, values=t.data))
             continue
         if t.data is not None:
@@ -138,13 +144,17 @@ def _tensors(inputs: list[InferInput], binary: memoryview) -> list[Tensor]:
             raise MalformedRequest(f"input {t.name!r}: binary_data_size must be a byte count, got {size!r}")
         if offset + size > len(binary):
             hint = "" if len(binary) else " (binary tensors need the Inference-Header-Content-Length header)"
-            raise MalformedRequest(f"input {t.name!r}: its {size} bytes of binary data run past the end of the body, "
-                                   f"which has {len(binary) - offset} bytes left for it{hint}")
-        tensors.append(Tensor(t.name, t.datatype, t.shape, raw=binary[offset:offset + size]))
+            raise MalformedRequest(
+                f"input {t.name!r}: its {size} bytes of binary data run past the end of the body, "
+                f"which has {len(binary) - offset} bytes left for it{hint}"
+            )
+        tensors.append(Tensor(t.name, t.datatype, t.shape, raw=binary[offset : offset + size]))
         offset += size
     if offset != len(binary):
-        raise MalformedRequest(f"the body has {len(binary) - offset} bytes after the last binary tensor; each "
-                               "input's binary_data_size must account for its bytes exactly")
+        raise MalformedRequest(
+            f"the body has {len(binary) - offset} bytes after the last binary tensor; each "
+            "input's binary_data_size must account for its bytes exactly"
+        )
     return tensors
 
 
@@ -152,11 +162,12 @@ def _json_numbers(array: np.ndarray, chunk: int = 1024) -> str:
     """The values as json.dumps writes a list of them, encoded `chunk` at a time: one json.dumps over 200k floats
     holds the GIL for ~300 ms, stalling the event loop although it runs in a worker thread; a chunk takes ~2 ms."""
     values = array.ravel().tolist()
-    return ", ".join(json.dumps(values[i:i + chunk])[1:-1] for i in range(0, len(values), chunk))
+    return ", ".join(json.dumps(values[i : i + chunk])[1:-1] for i in range(0, len(values), chunk))
 
 
-def encode_response(model_name: str, model_version: str, request_id: str | None, output: str,
-                    array: np.ndarray, binary: bool) -> tuple[bytes, dict[str, str]]:
+def encode_response(
+    model_name: str, model_version: str, request_id: str | None, output: str, array: np.ndarray, binary: bool
+) -> tuple[bytes, dict[str, str]]:
     """The answer's body and headers: JSON data, or a JSON header followed by the tensor's raw bytes."""
     payload: dict[str, Any] = {"model_name": model_name, "model_version": model_version}
     if request_id is not None:

@@ -1,6 +1,6 @@
 """DistributedDataParallel set-up from the environment ``torchrun`` provides (NCCL on CUDA, gloo on CPU).
 
-    torchrun --nproc_per_node 2 -m training train --family dcgan --device cpu
+torchrun --nproc_per_node 2 -m training train --family dcgan --device cpu
 """
 
 from __future__ import annotations

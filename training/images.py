@@ -1,6 +1,6 @@
 """Sample grids as PNG, the one grid tiler of the training package (numpy only, so evaluation shares it).
 
-    save_grid(images, Path("runs/0001-dcgan/samples/final.png"), nrow=8)   # images (N, C, H, W) in [-1, 1]
+save_grid(images, Path("runs/0001-dcgan/samples/final.png"), nrow=8)   # images (N, C, H, W) in [-1, 1]
 """
 
 from __future__ import annotations

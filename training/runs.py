@@ -1,11 +1,11 @@
 """Run folders and what goes in them.
 
-    runs/NNNN-<name>/config.json      written first, before any training
-                     log.jsonl        one JSON object per logged step (losses, it/s), appended
-                     samples/NNNNNN.png  grids from fixed noise during training
-                     checkpoint.pt    the latest state (torch.save of state dicts; load with weights_only=True)
-                     loss_curve.png   at the end
-                     summary.json     at the end: steps, seconds, exported models
+runs/NNNN-<name>/config.json      written first, before any training
+                 log.jsonl        one JSON object per logged step (losses, it/s), appended
+                 samples/NNNNNN.png  grids from fixed noise during training
+                 checkpoint.pt    the latest state (torch.save of state dicts; load with weights_only=True)
+                 loss_curve.png   at the end
+                 summary.json     at the end: steps, seconds, exported models
 """
 
 from __future__ import annotations

@@ -49,22 +49,38 @@ def render(values: dict[str, str], template: Path = TEMPLATE, variables: tuple[s
 
 def render_grpc(port: str, upstreams: list[str]) -> str:
     """The gRPC side: `port` to listen on (HTTP/2), the replicas' gRPC addresses."""
-    return render({"NGINX_GRPC_PORT": port, "GANSERVE_GRPC_UPSTREAM_SERVERS": upstream_servers(upstreams)},
-                  GRPC_TEMPLATE, GRPC_VARIABLES)
+    return render(
+        {"NGINX_GRPC_PORT": port, "GANSERVE_GRPC_UPSTREAM_SERVERS": upstream_servers(upstreams)},
+        GRPC_TEMPLATE,
+        GRPC_VARIABLES,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8080, help="port nginx listens on")
-    parser.add_argument("--upstream", action="append", required=True, metavar="HOST:PORT",
-                        help="a service replica; repeat for each")
+    parser.add_argument(
+        "--upstream", action="append", required=True, metavar="HOST:PORT", help="a service replica; repeat for each"
+    )
     parser.add_argument("--resolver", default="127.0.0.53", help="DNS server for upstream names")
     parser.add_argument("--grpc-port", type=int, default=8081, help="port nginx listens on for gRPC")
-    parser.add_argument("--grpc-upstream", action="append", default=[], metavar="HOST:PORT",
-                        help="a replica's gRPC address (GANSERVE_GRPC_PORT); repeat for each")
+    parser.add_argument(
+        "--grpc-upstream",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="a replica's gRPC address (GANSERVE_GRPC_PORT); repeat for each",
+    )
     args = parser.parse_args(argv)
-    sys.stdout.write(render({"NGINX_PORT": str(args.port), "NGINX_RESOLVER": args.resolver,
-                             "GANSERVE_UPSTREAM_SERVERS": upstream_servers(args.upstream)}))
+    sys.stdout.write(
+        render(
+            {
+                "NGINX_PORT": str(args.port),
+                "NGINX_RESOLVER": args.resolver,
+                "GANSERVE_UPSTREAM_SERVERS": upstream_servers(args.upstream),
+            }
+        )
+    )
     if args.grpc_upstream:
         sys.stdout.write("\n" + render_grpc(str(args.grpc_port), args.grpc_upstream))
     return 0

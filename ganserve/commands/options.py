@@ -16,13 +16,20 @@ EPILOG = "The server is found through --url, else $GANSERVE_URL, else " + DEFAUL
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("server")
-    group.add_argument("--url", default=os.environ.get("GANSERVE_URL") or DEFAULT_URL,
-                       help="server base URL (default: $GANSERVE_URL or %(default)s)")
-    group.add_argument("--api-key", default=os.environ.get("GANSERVE_API_KEY"),
-                       help="API key, when the server needs one (default: $GANSERVE_API_KEY)")
+    group.add_argument(
+        "--url",
+        default=os.environ.get("GANSERVE_URL") or DEFAULT_URL,
+        help="server base URL (default: $GANSERVE_URL or %(default)s)",
+    )
+    group.add_argument(
+        "--api-key",
+        default=os.environ.get("GANSERVE_API_KEY"),
+        help="API key, when the server needs one (default: $GANSERVE_API_KEY)",
+    )
     group.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for an answer (default: 60)")
-    group.add_argument("--retries", type=int, default=4,
-                       help="tries in all when the server is overloaded (503/429) (default: 4)")
+    group.add_argument(
+        "--retries", type=int, default=4, help="tries in all when the server is overloaded (503/429) (default: 4)"
+    )
 
 
 def with_client(action: Callable[[Client, argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -33,8 +40,9 @@ def with_client(action: Callable[[Client, argparse.Namespace], int]) -> Callable
             print(f"attempt {attempt}/{args.retries} refused ({reason}); retrying in {wait:.1f}s", file=sys.stderr)
 
         try:
-            with Client(args.url, api_key=args.api_key or None, timeout=args.timeout, retry=args.retries,
-                        on_retry=say_retry) as client:
+            with Client(
+                args.url, api_key=args.api_key or None, timeout=args.timeout, retry=args.retries, on_retry=say_retry
+            ) as client:
                 return action(client, args)
         except (GanserveError, OSError, ValueError) as exc:
             request_id = exc.request_id if isinstance(exc, GanserveError) else None

@@ -1,6 +1,6 @@
 """`ganserve translate`: run an image-to-image model on one image.
 
-    ganserve translate digit.png --model pix2pix-edges --out translated.png
+ganserve translate digit.png --model pix2pix-edges --out translated.png
 """
 
 from __future__ import annotations
@@ -14,14 +14,18 @@ from ganserve.results import tile
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("translate", help="translate an image with a model on a running server",
-                       description="Send one PNG or JPEG to a translation model and save its answer.",
-                       epilog=EPILOG)
+    p = sub.add_parser(
+        "translate",
+        help="translate an image with a model on a running server",
+        description="Send one PNG or JPEG to a translation model and save its answer.",
+        epilog=EPILOG,
+    )
     p.add_argument("image", type=Path, help="input PNG or JPEG")
     p.add_argument("--model", required=True, help="translation model name (see `ganserve models`)")
     p.add_argument("--out", type=Path, default=Path("translated.png"), help="output PNG (default: %(default)s)")
-    p.add_argument("--side-by-side", action="store_true",
-                   help="write the input (resized) and the translation next to each other")
+    p.add_argument(
+        "--side-by-side", action="store_true", help="write the input (resized) and the translation next to each other"
+    )
     add_server_options(p)
     p.set_defaults(func=with_client(run))
 

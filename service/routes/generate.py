@@ -1,8 +1,8 @@
 """POST /v1/models/{name}/generate: seeded (optionally class-conditional) generation, as JSON, a picture or a tensor.
 
-    curl -s localhost:8000/v1/models/dcgan-mnist/generate -H 'Content-Type: application/json' -d '{"n": 4, "seed": 1}'
-    curl -s ... -H 'Accept: image/webp' -d '{"n": 16, "quality": 80}' -o grid.webp
-    curl -s ... -H 'Accept: application/x-npy' -d '{"n": 16}' -o images.npy     # (16, H, W, C) uint8
+curl -s localhost:8000/v1/models/dcgan-mnist/generate -H 'Content-Type: application/json' -d '{"n": 4, "seed": 1}'
+curl -s ... -H 'Accept: image/webp' -d '{"n": 16, "quality": 80}' -o grid.webp
+curl -s ... -H 'Accept: application/x-npy' -d '{"n": 16}' -o images.npy     # (16, H, W, C) uint8
 """
 
 from __future__ import annotations
@@ -27,10 +27,19 @@ router = APIRouter(tags=["generate"])
 _BODY_LIMIT = 64 * 1024
 _OPENAPI = {
     "requestBody": {"content": {"application/json": {"schema": GenerateRequest.model_json_schema()}}},
-    "responses": {"200": {"content": {"application/json": {}, "image/png": {}, "image/jpeg": {}, "image/webp": {},
-                                      "application/x-npy": {}},
-                          "description": '{"model", "version", "images": [{"<format>", "seed", "label"}]}, one '
-                                         "picture (a grid when n > 1), or the (n, H, W, C) uint8 tensor"}},
+    "responses": {
+        "200": {
+            "content": {
+                "application/json": {},
+                "image/png": {},
+                "image/jpeg": {},
+                "image/webp": {},
+                "application/x-npy": {},
+            },
+            "description": '{"model", "version", "images": [{"<format>", "seed", "label"}]}, one '
+            "picture (a grid when n > 1), or the (n, H, W, C) uint8 tensor",
+        }
+    },
 }
 
 
@@ -57,14 +66,27 @@ async def generate(name: str, request: Request) -> Response:
     noise = seeded_noise(seeds, manifest.latent_dim or 0, body.truncation)
     label_list = labels.tolist() if labels is not None else [None] * n
     per_image = rep.json or (n == 1 and rep.format is not Format.npy)  # a picture per image, each tagged
-    texts = [provenance(model, seed=s, label=lab, truncation=body.truncation)
-             for s, lab in zip(seeds, label_list, strict=True)] if per_image else []
+    texts = (
+        [
+            provenance(model, seed=s, label=lab, truncation=body.truncation)
+            for s, lab in zip(seeds, label_list, strict=True)
+        ]
+        if per_image
+        else []
+    )
     text = provenance(model, seed=seed, label=label_list[0] if n == 1 else None, truncation=body.truncation)
     if n > 1:
         text["seeds"] = f"{seed}-{seed + n - 1}"
         if labels is not None:
             text["labels"] = ",".join(str(x) for x in label_list)
-    answer = make_answer(service, model, rep, n, texts=texts, text=text,
-                         meta=[{"seed": s, "label": lab} for s, lab in zip(seeds, label_list, strict=True)])
+    answer = make_answer(
+        service,
+        model,
+        rep,
+        n,
+        texts=texts,
+        text=text,
+        meta=[{"seed": s, "label": lab} for s, lab in zip(seeds, label_list, strict=True)],
+    )
     feeds = generator_feeds(manifest, noise, labels)
     return await respond(request, model, feeds, answer, service.timeout(body.deadline_ms), {"X-Seed": str(seed)})

@@ -91,12 +91,19 @@ async def image(
     noise = seeded_noise([seed_value], manifest.latent_dim, truncation)
     text = provenance(model, seed=seed_value, label=label_value, truncation=truncation)
     answer = make_answer(service, model, rep, 1, texts=[text], text=text)
-    return await respond(request, model, generator_feeds(manifest, noise, labels), answer, service.timeout(None),
-                         headers)
+    return await respond(
+        request, model, generator_feeds(manifest, noise, labels), answer, service.timeout(None), headers
+    )
 
 
-def etag(model: ServedModel, seed: int, label: int | None, truncation: float, fmt: Format = Format.png,
-         quality: int | None = None) -> str:
+def etag(
+    model: ServedModel,
+    seed: int,
+    label: int | None,
+    truncation: float,
+    fmt: Format = Format.png,
+    quality: int | None = None,
+) -> str:
     """A strong validator: everything that determines the bytes, hashed (for JPEG and WebP, the codec version)."""
     codec = f"{fmt.value}|{quality}|{CODEC_VERSIONS.get(fmt, ENCODING_REVISION)}"
     key = f"{model.manifest.sha256}|{model.version}|{seed}|{label}|{truncation!r}|{ENCODING_REVISION}|{codec}"

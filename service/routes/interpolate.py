@@ -30,10 +30,19 @@ router = APIRouter(tags=["generate"])
 _BODY_LIMIT = 64 * 1024
 _OPENAPI = {
     "requestBody": {"content": {"application/json": {"schema": InterpolateRequest.model_json_schema()}}},
-    "responses": {"200": {"content": {"application/json": {}, "image/png": {}, "image/jpeg": {}, "image/webp": {},
-                                      "application/x-npy": {}},
-                          "description": '{"model", "version", "images": [{"<format>", "t", "label"}]}, one grid '
-                                         "picture, or the (steps, H, W, C) uint8 tensor"}},
+    "responses": {
+        "200": {
+            "content": {
+                "application/json": {},
+                "image/png": {},
+                "image/jpeg": {},
+                "image/webp": {},
+                "application/x-npy": {},
+            },
+            "description": '{"model", "version", "images": [{"<format>", "t", "label"}]}, one grid '
+            "picture, or the (steps, H, W, C) uint8 tensor",
+        }
+    },
 }
 
 
@@ -49,18 +58,36 @@ async def interpolate(name: str, request: Request) -> Response:
     image = manifest.image
     check_answer_size(rep, body.steps, (image.channels, image.height, image.width), service.settings.max_answer_bytes)
     model.batcher.ensure_room(body.steps)  # refuse before building the path's noise, as generate does
-    ts, noise = path_noise(body.seeds, steps=body.steps, method=body.method, truncation=body.truncation,
-                           latent_dim=manifest.latent_dim or 0)
+    ts, noise = path_noise(
+        body.seeds,
+        steps=body.steps,
+        method=body.method,
+        truncation=body.truncation,
+        latent_dim=manifest.latent_dim or 0,
+    )
     ends = resolve_labels(manifest, body.labels, body.seeds)
     labels = None if ends is None else np.where(ts < 0.5, ends[0], ends[1]).astype(np.int64)
     label_list = labels.tolist() if labels is not None else [None] * body.steps
     seeds = f"{body.seeds[0]},{body.seeds[1]}"
-    texts = [provenance(model, label=lab, truncation=body.truncation, seeds=seeds, method=body.method, t=f"{t:.6g}")
-             for t, lab in zip(ts, label_list, strict=True)] if rep.json else []
+    texts = (
+        [
+            provenance(model, label=lab, truncation=body.truncation, seeds=seeds, method=body.method, t=f"{t:.6g}")
+            for t, lab in zip(ts, label_list, strict=True)
+        ]
+        if rep.json
+        else []
+    )
     text = provenance(model, truncation=body.truncation, seeds=seeds, method=body.method, steps=str(body.steps))
     if labels is not None:
         text["labels"] = ",".join(str(x) for x in label_list)
-    answer = make_answer(service, model, rep, body.steps, texts=texts, text=text,
-                         meta=[{"t": float(t), "label": lab} for t, lab in zip(ts, label_list, strict=True)])
+    answer = make_answer(
+        service,
+        model,
+        rep,
+        body.steps,
+        texts=texts,
+        text=text,
+        meta=[{"t": float(t), "label": lab} for t, lab in zip(ts, label_list, strict=True)],
+    )
     feeds = generator_feeds(manifest, noise, labels)
     return await respond(request, model, feeds, answer, service.timeout(body.deadline_ms))

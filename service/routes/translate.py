@@ -25,17 +25,36 @@ from service.state import Service, get_service
 router = APIRouter(tags=["translate"])
 
 _OPENAPI = {
-    "requestBody": {"content": {
-        "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
-            "image": {"type": "string", "format": "binary"}, "version": {"type": "string"},
-            "format": {"type": "string", "enum": ["png", "jpeg", "webp"]},
-            "quality": {"type": "integer", "minimum": 1, "maximum": 100}}}},
-        "application/json": {"schema": TranslateRequest.model_json_schema()},
-    }},
-    "responses": {"200": {"content": {"application/json": {}, "image/png": {}, "image/jpeg": {}, "image/webp": {},
-                                      "application/x-npy": {}},
-                          "description": '{"model", "version", "images": [{"<format>"}]}, the picture, or the '
-                                         "(1, H, W, C) uint8 tensor"}},
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image"],
+                    "properties": {
+                        "image": {"type": "string", "format": "binary"},
+                        "version": {"type": "string"},
+                        "format": {"type": "string", "enum": ["png", "jpeg", "webp"]},
+                        "quality": {"type": "integer", "minimum": 1, "maximum": 100},
+                    },
+                }
+            },
+            "application/json": {"schema": TranslateRequest.model_json_schema()},
+        }
+    },
+    "responses": {
+        "200": {
+            "content": {
+                "application/json": {},
+                "image/png": {},
+                "image/jpeg": {},
+                "image/webp": {},
+                "application/x-npy": {},
+            },
+            "description": '{"model", "version", "images": [{"<format>"}]}, the picture, or the '
+            "(1, H, W, C) uint8 tensor",
+        }
+    },
 }
 
 
@@ -67,13 +86,19 @@ def _from_multipart(body: bytes, content_type: str) -> Upload:
     image = parts.get("image")
     if image is None or image.filename is None:
         raise MalformedRequest("send the image as a file in the multipart field 'image'")
-    fields = {k: p.text() for k in ("version", "format", "quality") if (p := parts.get(k)) is not None
-              and p.filename is None}
+    fields = {
+        k: p.text() for k in ("version", "format", "quality") if (p := parts.get(k)) is not None and p.filename is None
+    }
     quality = fields.get("quality")
     if quality is not None and not (quality.isdigit() and 1 <= int(quality) <= 100):
         raise InvalidRequest(f"quality must be an integer in 1..100, got {quality!r}")
-    return Upload(bytes(image.data), fields.get("version"), None, fields.get("format"),
-                  int(quality) if quality is not None else None)
+    return Upload(
+        bytes(image.data),
+        fields.get("version"),
+        None,
+        fields.get("format"),
+        int(quality) if quality is not None else None,
+    )
 
 
 def _decode(model: ServedModel, upload: Upload, service: Service) -> dict[str, np.ndarray]:
@@ -82,9 +107,14 @@ def _decode(model: ServedModel, upload: Upload, service: Service) -> dict[str, n
     m = model.manifest
     want = m.input_image
     assert want is not None  # the manifest guarantees it for translation models
-    image = decode_upload(data, channels=want.channels, size=input_size(m),
-                          value_range=m.input_range, max_bytes=service.settings.max_upload_bytes,
-                          max_pixels=service.settings.max_upload_pixels)
+    image = decode_upload(
+        data,
+        channels=want.channels,
+        size=input_size(m),
+        value_range=m.input_range,
+        max_bytes=service.settings.max_upload_bytes,
+        max_pixels=service.settings.max_upload_pixels,
+    )
     if image.shape[2] < 4 or image.shape[3] < 4:
         raise InvalidImage(f"image is {image.shape[3]}x{image.shape[2]} pixels; it must be at least 4x4")
     return image_feeds(m, image)

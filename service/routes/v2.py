@@ -74,8 +74,9 @@ def body_limit(model: ServedModel, max_rows: int) -> int:
     return min(_BODY_LIMIT, 64 * 1024 + max_rows * values * _BYTES_PER_VALUE)
 
 
-def _parse(model: ServedModel, body: bytes, header_length: str | None, encoding: str | None,
-           max_rows: int) -> tuple[ParsedRequest, dict[str, Any]]:
+def _parse(
+    model: ServedModel, body: bytes, header_length: str | None, encoding: str | None, max_rows: int
+) -> tuple[ParsedRequest, dict[str, Any]]:
     parsed = parse_request(decompress(body, encoding, body_limit(model, max_rows)), header_length)
     oip.check_outputs(model, parsed.outputs)
     return parsed, oip.to_feeds(model, parsed.tensors, max_rows)
@@ -91,16 +92,19 @@ def _answer(model: ServedModel, parsed: ParsedRequest, rows: list[Any]) -> Respo
 async def _infer(service: Service, model: ServedModel, request: Request) -> Response:
     header_length = request.headers.get(HEADER_LENGTH)
     if header_length is None and not is_json(request):
-        raise UnsupportedMediaType(f"send the body as application/json, or JSON + binary tensors with the "
-                                   f"Inference-Header-Content-Length header (got {request.headers['content-type']!r})")
+        raise UnsupportedMediaType(
+            f"send the body as application/json, or JSON + binary tensors with the "
+            f"Inference-Header-Content-Length header (got {request.headers['content-type']!r})"
+        )
     model.batcher.ensure_room(1)  # under overload, refuse before paying for the parse
     max_rows = service.settings.max_images_per_request
     try:
         body = await read_body(request, body_limit(model, max_rows))
     except PayloadTooLarge as e:
         raise PayloadTooLarge(f"{e.message}: model {model.name!r} takes at most {max_rows} rows per request") from None
-    parsed, feeds = await asyncio.to_thread(_parse, model, body, header_length,
-                                            request.headers.get("content-encoding"), max_rows)
+    parsed, feeds = await asyncio.to_thread(
+        _parse, model, body, header_length, request.headers.get("content-encoding"), max_rows
+    )
     work = model.batcher.run(feeds, None, service.timeout(parsed.deadline_ms))
     rows = await unless_disconnected(request, work)
     return await asyncio.to_thread(staged(ENCODE, lambda: _answer(model, parsed, rows)))
@@ -116,8 +120,9 @@ async def infer(name: str, request: Request) -> Response:
     return await _infer(service, service.registry.get(name), request)
 
 
-@router.post("/v2/models/{name}/versions/{version}/infer", response_class=Response, openapi_extra=_OPENAPI,
-             name="infer")  # the route name is the `endpoint` metrics label: one for both infer paths
+@router.post(
+    "/v2/models/{name}/versions/{version}/infer", response_class=Response, openapi_extra=_OPENAPI, name="infer"
+)  # the route name is the `endpoint` metrics label: one for both infer paths
 async def infer_version(name: str, version: str, request: Request) -> Response:
     """Run one version of the model on JSON or binary tensors."""
     service = get_service(request)

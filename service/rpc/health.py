@@ -36,8 +36,9 @@ class HealthServicer(health_pb2_grpc.HealthServicer):  # type: ignore[misc]
 
     async def Check(self, request: pb.HealthCheckRequest, context: Any) -> pb.HealthCheckResponse:
         if request.service not in SERVICES:
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"unknown service {request.service!r}; known: "
-                                f"{sorted(SERVICES)}")
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND, f"unknown service {request.service!r}; known: {sorted(SERVICES)}"
+            )
         return pb.HealthCheckResponse(status=self.status(request.service))
 
     async def Watch(self, request: pb.HealthCheckRequest, context: Any) -> AsyncIterator[pb.HealthCheckResponse]:

@@ -31,16 +31,23 @@ from service.state import Service
 
 log = logging.getLogger("ganserve.grpc")
 
-OPEN_METHODS = frozenset({
-    "/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
-    "/inference.GRPCInferenceService/ServerLive", "/inference.GRPCInferenceService/ServerReady",
-})
+OPEN_METHODS = frozenset(
+    {
+        "/grpc.health.v1.Health/Check",
+        "/grpc.health.v1.Health/Watch",
+        "/inference.GRPCInferenceService/ServerLive",
+        "/inference.GRPCInferenceService/ServerReady",
+    }
+)
 
 
-REPOSITORY_METHODS = frozenset({
-    "/inference.GRPCInferenceService/RepositoryIndex", "/inference.GRPCInferenceService/RepositoryModelLoad",
-    "/inference.GRPCInferenceService/RepositoryModelUnload",
-})
+REPOSITORY_METHODS = frozenset(
+    {
+        "/inference.GRPCInferenceService/RepositoryIndex",
+        "/inference.GRPCInferenceService/RepositoryModelLoad",
+        "/inference.GRPCInferenceService/RepositoryModelUnload",
+    }
+)
 
 
 class ApiKey(grpc.aio.ServerInterceptor):  # type: ignore[misc]
@@ -95,7 +102,8 @@ async def start_grpc(service: Service) -> GrpcServer | None:
             ("grpc.max_send_message_length", settings.grpc_max_send_bytes),
             # several workers share the port; a single one must fail loudly if another process holds it
             ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
-        ])
+        ],
+    )
     health = HealthServicer(service.lifecycle)
     inference_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(service), server)
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

@@ -35,9 +35,19 @@ T = TypeVar("T")
 Method = Callable[["InferenceServicer", Any, Any], Awaitable[T]]
 
 # v2 datatype -> the InferTensorContents field that carries its typed values (FP16 has none: send it raw)
-CONTENTS = {"FP32": "fp32_contents", "FP64": "fp64_contents", "INT64": "int64_contents", "INT32": "int_contents",
-            "INT16": "int_contents", "INT8": "int_contents", "UINT8": "uint_contents", "UINT16": "uint_contents",
-            "UINT32": "uint_contents", "UINT64": "uint64_contents", "BOOL": "bool_contents"}
+CONTENTS = {
+    "FP32": "fp32_contents",
+    "FP64": "fp64_contents",
+    "INT64": "int64_contents",
+    "INT32": "int_contents",
+    "INT16": "int_contents",
+    "INT8": "int_contents",
+    "UINT8": "uint_contents",
+    "UINT16": "uint_contents",
+    "UINT32": "uint_contents",
+    "UINT64": "uint64_contents",
+    "BOOL": "bool_contents",
+}
 
 
 def _rpc(method: Method[T]) -> Method[T]:
@@ -48,8 +58,7 @@ def _rpc(method: Method[T]) -> Method[T]:
         try:
             return await method(self, request, context)
         except GanserveError as e:
-            await context.abort(grpc_status(e, self.service.settings.overload_status), e.message,
-                                trailing_metadata(e))
+            await context.abort(grpc_status(e, self.service.settings.overload_status), e.message, trailing_metadata(e))
             raise AssertionError("context.abort returned") from e
 
     return call
@@ -84,8 +93,12 @@ class InferenceServicer(inference_pb2_grpc.GRPCInferenceServiceServicer):  # typ
         meta = oip.metadata(registry.get(request.name, request.version or None), registry)
         tensor = pb.ModelMetadataResponse.TensorMetadata
         return pb.ModelMetadataResponse(
-            name=meta["name"], versions=meta["versions"], platform=meta["platform"],
-            inputs=[tensor(**t) for t in meta["inputs"]], outputs=[tensor(**t) for t in meta["outputs"]])
+            name=meta["name"],
+            versions=meta["versions"],
+            platform=meta["platform"],
+            inputs=[tensor(**t) for t in meta["inputs"]],
+            outputs=[tensor(**t) for t in meta["outputs"]],
+        )
 
     @_rpc
     async def ModelInfer(self, request: pb.ModelInferRequest, context: Any) -> pb.ModelInferResponse:
@@ -98,8 +111,9 @@ class InferenceServicer(inference_pb2_grpc.GRPCInferenceServiceServicer):  # typ
         service.lifecycle.enter()  # a SIGTERM drain waits for accepted calls, as for HTTP requests
         try:
             model.batcher.ensure_room(1)  # under overload, refuse before paying for the conversion
-            feeds, deadline_ms = await asyncio.to_thread(_feeds, model, request,
-                                                         service.settings.max_images_per_request)
+            feeds, deadline_ms = await asyncio.to_thread(
+                _feeds, model, request, service.settings.max_images_per_request
+            )
             remaining = context.time_remaining()
             if remaining is not None:
                 grpc_ms = max(1, int(remaining * 1000))
@@ -124,16 +138,18 @@ class InferenceServicer(inference_pb2_grpc.GRPCInferenceServiceServicer):  # typ
         return pb.RepositoryIndexResponse(models=[pb.RepositoryIndexResponse.ModelIndex(**row) for row in rows])
 
     @_rpc
-    async def RepositoryModelLoad(self, request: pb.RepositoryModelLoadRequest,
-                                  context: Any) -> pb.RepositoryModelLoadResponse:
+    async def RepositoryModelLoad(
+        self, request: pb.RepositoryModelLoadRequest, context: Any
+    ) -> pb.RepositoryModelLoadResponse:
         repository = self._repository(change=True)
         repository.check_load_parameters(request.model_name, list(request.parameters))
         await repository.load(request.model_name)
         return pb.RepositoryModelLoadResponse()
 
     @_rpc
-    async def RepositoryModelUnload(self, request: pb.RepositoryModelUnloadRequest,
-                                    context: Any) -> pb.RepositoryModelUnloadResponse:
+    async def RepositoryModelUnload(
+        self, request: pb.RepositoryModelUnloadRequest, context: Any
+    ) -> pb.RepositoryModelUnloadResponse:
         await self._repository(change=True).unload(request.model_name)
         return pb.RepositoryModelUnloadResponse()
 
@@ -151,8 +167,9 @@ class InferenceServicer(inference_pb2_grpc.GRPCInferenceServiceServicer):  # typ
 
 
 def _parameters(parameters: Any) -> dict[str, Any]:
-    return {key: getattr(value, value.WhichOneof("parameter_choice") or "string_param")
-            for key, value in parameters.items()}
+    return {
+        key: getattr(value, value.WhichOneof("parameter_choice") or "string_param") for key, value in parameters.items()
+    }
 
 
 def _feeds(model: ServedModel, request: pb.ModelInferRequest, max_rows: int) -> tuple[dict[str, Any], int | None]:
@@ -163,8 +180,10 @@ def _feeds(model: ServedModel, request: pb.ModelInferRequest, max_rows: int) -> 
     oip.check_outputs(model, [o.name for o in request.outputs])
     raw = request.raw_input_contents
     if raw and len(raw) != len(request.inputs):
-        raise MalformedRequest(f"raw_input_contents has {len(raw)} entries for {len(request.inputs)} inputs; send "
-                               "one per input, in the order of inputs")
+        raise MalformedRequest(
+            f"raw_input_contents has {len(raw)} entries for {len(request.inputs)} inputs; send "
+            "one per input, in the order of inputs"
+        )
     tensors = []
     for i, t in enumerate(request.inputs):
         field = CONTENTS.get(t.datatype)

@@ -20,8 +20,10 @@ from tests.support.models import write_model_repo
 def test_the_three_bodies_carry_the_same_tensors(tmp_path: Path) -> None:
     models = write_model_repo(tmp_path / "models")
     inputs = one_image_inputs(load_manifest(models / "cgen" / "1"))
-    assert {k: (v.shape, str(v.dtype)) for k, v in inputs.items()} == {"z": ((1, 8), "float32"),
-                                                                       "label": ((1,), "int64")}
+    assert {k: (v.shape, str(v.dtype)) for k, v in inputs.items()} == {
+        "z": ((1, 8), "float32"),
+        "label": ((1,), "int64"),
+    }
     requests = bodies(inputs, "cgen")
     as_json = json.loads(requests["http-json"][0])
     assert as_json["inputs"][0]["data"] == inputs["z"].ravel().tolist() and requests["http-json"][1] == 0
@@ -34,13 +36,34 @@ def test_the_three_bodies_carry_the_same_tensors(tmp_path: Path) -> None:
     assert message.model_name == "cgen" and message.raw_input_contents[1] == np.zeros(1, "<i8").tobytes()
 
 
-@pytest.mark.skipif(shutil.which("wrk") is None or shutil.which("h2load") is None,
-                    reason="needs wrk and h2load (apt-get install -y wrk nghttp2-client)")
+@pytest.mark.skipif(
+    shutil.which("wrk") is None or shutil.which("h2load") is None,
+    reason="needs wrk and h2load (apt-get install -y wrk nghttp2-client)",
+)
 def test_one_short_run_writes_a_row_per_protocol(tmp_path: Path) -> None:
     models = write_model_repo(tmp_path / "models")
     out = tmp_path / "protocols"
-    assert main(["--models-dir", str(models), "--model", "cgen", "--clients", "4", "--duration", "1",
-                 "--rounds", "1", "--out", str(out), "--log-dir", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "--models-dir",
+                str(models),
+                "--model",
+                "cgen",
+                "--clients",
+                "4",
+                "--duration",
+                "1",
+                "--rounds",
+                "1",
+                "--out",
+                str(out),
+                "--log-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     rows = json.loads(Path(f"{out}.json").read_text())["rows"]
     assert [r["protocol"] for r in rows] == list(PROTOCOLS)
     for row in rows:

@@ -29,7 +29,8 @@ def test_one_point_per_configuration_yields_every_figure(tmp_path: Path) -> None
 
     # onnxruntime's defaults (spinning) and the service's options (no spinning), at the start and at the end
     assert [(r["batch"], r["spinning"], r["when"]) for r in results["direct"]] == [
-        (b, spin, when) for when in ("start", "end") for spin in (False, True) for b in (1, 3)]
+        (b, spin, when) for when in ("start", "end") for spin in (False, True) for b in (1, 3)
+    ]
     assert all(r["images_per_s"] > 0 for r in results["direct"])
     assert [c["name"] for c in results["configs"]] == [BATCHING, NO_BATCHING]
     for config in results["configs"]:
@@ -71,8 +72,11 @@ def test_the_formats_section_compares_each_answer_with_the_engine(tmp_path: Path
         assert p["statuses"].get("200", 0) == p["requests"] > 0 and p["images_per_s"] > 0
         assert p["engine_request_batch"]["batch"] == 3 and p["engine_mean_batch"]["images_per_s"] > 0
         cpu = p["cpu_ms_per_image"]
-        assert cpu["encode"] > 0 and cpu["event_loop"] > 0 and cpu["total"] == pytest.approx(
-            cpu["event_loop"] + cpu["inference"] + cpu["encode"])
+        assert (
+            cpu["encode"] > 0
+            and cpu["event_loop"] > 0
+            and cpu["total"] == pytest.approx(cpu["event_loop"] + cpu["inference"] + cpu["encode"])
+        )
         assert sum(p["batch_size"]["histogram"].values()) == p["batch_size"]["batches"] >= 1
     raw = points[1]
     assert raw["bytes_per_image"] >= 64  # (3, 8, 8, 1) uint8 per request, plus the .npy and HTTP headers

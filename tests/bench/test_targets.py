@@ -27,10 +27,14 @@ def _results(on_64: float, off_64: float, big: float, lone_p50: float, crowd_err
           _point(64, 256, big / 64, 1500, 3000, refused=900)]  # fmt: skip
     off = [_point(1, 64, off_64, 30, 60)]
     return {
-        "direct": [{"batch": 1, "images_per_s": 3000, "p50_ms": 0.3, "threads": 0},
-                   {"batch": 64, "images_per_s": 3600, "p50_ms": 17.8, "threads": 0}],
-        "configs": [{"name": BATCHING, "deadline_ms": 10_000, "points": on},
-                    {"name": NO_BATCHING, "deadline_ms": 10_000, "points": off}],
+        "direct": [
+            {"batch": 1, "images_per_s": 3000, "p50_ms": 0.3, "threads": 0},
+            {"batch": 64, "images_per_s": 3600, "p50_ms": 17.8, "threads": 0},
+        ],
+        "configs": [
+            {"name": BATCHING, "deadline_ms": 10_000, "points": on},
+            {"name": NO_BATCHING, "deadline_ms": 10_000, "points": off},
+        ],
         "soak": {"rss_ratio": 1.02, "rss_after_warmup_mb": 100.0, "rss_after_mb": 102.0, "requests": 100_000},
         "formats": _formats(png=850, jpeg=950, raw=990),
     }
@@ -56,7 +60,10 @@ def test_format_targets_compare_each_answer_with_the_engine_at_batch_16() -> Non
     results = _results(on_64=2800, off_64=1000, big=3300, lone_p50=1.1) | {"formats": _formats(790, 905, 880)}
     verdicts = {v["target"].rsplit(", ", 1)[1]: v for v in evaluate(results) if v["target"].startswith("64x64")}
     assert {k: v["pass"] for k, v in verdicts.items()} == {
-        "png vs direct batch 16": False, "jpeg vs direct batch 16": True, "raw vs direct batch 16": False}
+        "png vs direct batch 16": False,
+        "jpeg vs direct batch 16": True,
+        "raw vs direct batch 16": False,
+    }
     assert verdicts["png vs direct batch 16"]["measured"] == "0.79x (790 vs 1000 img/s)"
 
 

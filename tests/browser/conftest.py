@@ -16,8 +16,7 @@ from tests.support.server import Server
 @pytest.fixture
 def chrome(tmp_path: Path) -> Iterator[Any]:
     if missing():
-        pytest.skip(f"headless browser tests need {' and '.join(missing())} "
-                    "(apt-get install chromium chromium-driver)")
+        pytest.skip(f"headless browser tests need {' and '.join(missing())} (apt-get install chromium chromium-driver)")
     driver = start_chrome(tmp_path / "chrome-profile")
     try:
         yield driver

@@ -47,8 +47,17 @@ def shoot(driver, url: str, out: Path) -> None:
     wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#strip img")) == 12)
     canvas = driver.find_element(By.ID, "tr-canvas")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
-    (ActionChains(driver).move_to_element_with_offset(canvas, -50, -90).click_and_hold().move_by_offset(70, -10)
-     .move_by_offset(-10, 60).move_by_offset(-40, 50).move_by_offset(-10, 60).release().perform())  # a "7"
+    (
+        ActionChains(driver)
+        .move_to_element_with_offset(canvas, -50, -90)
+        .click_and_hold()
+        .move_by_offset(70, -10)
+        .move_by_offset(-10, 60)
+        .move_by_offset(-40, 50)
+        .move_by_offset(-10, 60)
+        .release()
+        .perform()
+    )  # a "7"
     wait(lambda d: (d.find_element(By.ID, "tr-output-img").get_attribute("src") or "").startswith("data:"))
     driver.execute_script("window.scrollTo(0, 0)")
     time.sleep(0.3)  # let the scroll settle before the capture

@@ -126,8 +126,16 @@ def test_playground_end_to_end(chrome, playground_url: str, shots: Path, tmp_pat
     after_upload = output.get_attribute("src")
     canvas = driver.find_element(By.ID, "tr-canvas")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
-    (ActionChains(driver).move_to_element_with_offset(canvas, -60, -80).click_and_hold()
-     .move_by_offset(60, 40).move_by_offset(40, 60).move_by_offset(-20, 60).release().perform())
+    (
+        ActionChains(driver)
+        .move_to_element_with_offset(canvas, -60, -80)
+        .click_and_hold()
+        .move_by_offset(60, 40)
+        .move_by_offset(40, 60)
+        .move_by_offset(-20, 60)
+        .release()
+        .perform()
+    )
     wait_for(driver, lambda d: output.get_attribute("src") != after_upload)
     assert (driver.find_element(By.ID, "tr-input-img").get_attribute("src") or "").startswith("blob:")
     assert not error.is_displayed()
@@ -150,5 +158,6 @@ def test_playground_asks_for_the_api_key_and_then_uses_it(chrome, shared_models_
         seed = int(driver.find_element(By.ID, "gen-seed").get_attribute("value"))
         assert 0 <= seed <= 2**32 - 1 - 16 and seed != 7
         driver.find_element(By.ID, "gen-submit").click()
-        wait_for(driver, lambda d: len(grid_images(d)) == 16
-                 and grid_images(d)[0].get_attribute("data-seed") == str(seed))
+        wait_for(
+            driver, lambda d: len(grid_images(d)) == 16 and grid_images(d)[0].get_attribute("data-seed") == str(seed)
+        )

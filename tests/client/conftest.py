@@ -30,7 +30,11 @@ def tight_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     stage: the batcher takes the next batch only once the previous one is mostly encoded, so the queue stays full."""
     models = tmp_path_factory.mktemp("tight") / "models"
     write_generator(models, "dcgan", dcgan=True)
-    env = {"GANSERVE_QUEUE_CAPACITY": "8", "GANSERVE_MAX_IMAGES_PER_REQUEST": "8", "GANSERVE_MAX_BATCH_SIZE": "4",
-           "GANSERVE_ENCODE_QUEUE_ITEMS": "4"}
+    env = {
+        "GANSERVE_QUEUE_CAPACITY": "8",
+        "GANSERVE_MAX_IMAGES_PER_REQUEST": "8",
+        "GANSERVE_MAX_BATCH_SIZE": "4",
+        "GANSERVE_ENCODE_QUEUE_ITEMS": "4",
+    }
     with running_server(models, env) as srv:
         yield srv.url

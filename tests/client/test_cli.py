@@ -29,8 +29,14 @@ CLIENT_COMMANDS = ["models", "generate", "interpolate", "translate"]
 
 def run_cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("GANSERVE_")} | (env or {})
-    return subprocess.run([sys.executable, "-m", "ganserve.cli", *argv], cwd=REPO, env=child_env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "ganserve.cli", *argv],
+        cwd=REPO,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_every_command_has_help() -> None:
@@ -53,8 +59,25 @@ def test_train_and_export_forward_to_the_training_cli() -> None:
 
 def test_generate_writes_a_grid_and_each_image(server_url: str, tmp_path: Path, capsys) -> None:
     grid, each = tmp_path / "grid.png", tmp_path / "each"
-    code = cli.main(["generate", "--model", "cgen", "--n", "16", "--seed", "7", "--labels", "c2",
-                     "--out", str(grid), "--each", str(each), "--url", server_url])
+    code = cli.main(
+        [
+            "generate",
+            "--model",
+            "cgen",
+            "--n",
+            "16",
+            "--seed",
+            "7",
+            "--labels",
+            "c2",
+            "--out",
+            str(grid),
+            "--each",
+            str(each),
+            "--url",
+            server_url,
+        ]
+    )
     assert code == 0
     assert f"wrote {grid}: 16 images from cgen v1, seeds 7..22" in capsys.readouterr().out
     with Image.open(grid) as im:
@@ -67,16 +90,36 @@ def test_generate_writes_a_grid_and_each_image(server_url: str, tmp_path: Path, 
 
 def test_generate_finds_the_server_through_the_environment(server_url: str, tmp_path: Path) -> None:
     out = tmp_path / "one.png"
-    done = run_cli("generate", "--model", "gen", "--n", "1", "--seed", "3", "--out", str(out),
-                   env={"GANSERVE_URL": server_url})
+    done = run_cli(
+        "generate", "--model", "gen", "--n", "1", "--seed", "3", "--out", str(out), env={"GANSERVE_URL": server_url}
+    )
     assert done.returncode == 0, done.stderr
     assert out.exists() and "seeds 3..3" in done.stdout
 
 
 def test_interpolate_writes_a_strip(server_url: str, tmp_path: Path, capsys) -> None:
     strip = tmp_path / "strip.png"
-    code = cli.main(["interpolate", "--model", "cgen", "--seeds", "1", "2", "--labels", "c0", "c9", "--steps", "6",
-                     "--method", "lerp", "--out", str(strip), "--url", server_url])
+    code = cli.main(
+        [
+            "interpolate",
+            "--model",
+            "cgen",
+            "--seeds",
+            "1",
+            "2",
+            "--labels",
+            "c0",
+            "c9",
+            "--steps",
+            "6",
+            "--method",
+            "lerp",
+            "--out",
+            str(strip),
+            "--url",
+            server_url,
+        ]
+    )
     assert code == 0 and "6 steps from seed 1 to 2 (lerp)" in capsys.readouterr().out
     with Image.open(strip) as im:
         assert im.size == (6 * 8 + 7 * 2, 8 + 2 * 2)
@@ -87,8 +130,22 @@ def test_translate_writes_the_translation(server_url: str, tmp_path: Path, capsy
     source, out, both = tmp_path / "in.png", tmp_path / "out.png", tmp_path / "both.png"
     Image.fromarray((np.arange(64, dtype=np.uint8) * 4).reshape(8, 8)).save(source)
     assert cli.main(["translate", str(source), "--model", "translate", "--out", str(out), "--url", server_url]) == 0
-    assert cli.main(["translate", str(source), "--model", "translate", "--out", str(both), "--side-by-side",
-                     "--url", server_url]) == 0
+    assert (
+        cli.main(
+            [
+                "translate",
+                str(source),
+                "--model",
+                "translate",
+                "--out",
+                str(both),
+                "--side-by-side",
+                "--url",
+                server_url,
+            ]
+        )
+        == 0
+    )
     assert "translated by translate v1" in capsys.readouterr().out
     with Image.open(out) as im, Image.open(both) as pair:
         assert im.size == (8, 8) and im.text == {"model": "translate", "version": "1"}
@@ -105,8 +162,9 @@ def test_models_lists_kinds_and_classes(server_url: str, capsys) -> None:
 
 
 def test_errors_are_one_readable_line(server_url: str, tmp_path: Path) -> None:
-    done = run_cli("generate", "--model", "cgen", "--labels", "42", "--out", str(tmp_path / "x.png"),
-                   "--url", server_url)
+    done = run_cli(
+        "generate", "--model", "cgen", "--labels", "42", "--out", str(tmp_path / "x.png"), "--url", server_url
+    )
     assert done.returncode == 1
     assert done.stderr.startswith("error: 422: class index 42 out of range") and "Traceback" not in done.stderr
     done = run_cli("models", "--url", "http://127.0.0.1:9", "--retries", "1")
@@ -137,8 +195,9 @@ def queued(server: Server) -> float:
     return samples(httpx.get(server.url + "/metrics").text, "ganserve_queue_items", model="slow")
 
 
-def test_generate_is_refused_while_the_queue_is_full_and_retries(slow_server: Server, tmp_path: Path, capsys,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generate_is_refused_while_the_queue_is_full_and_retries(
+    slow_server: Server, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An 8-image request cannot fit while another one waits; the CLI says so, waits Retry-After, then gets through.
 
     No timing luck: a blocking client holds the queue (7 of its 8 images wait behind a slow model) until the CLI,
@@ -148,8 +207,10 @@ def test_generate_is_refused_while_the_queue_is_full_and_retries(slow_server: Se
     host, port = slow_server.url.removeprefix("http://").split(":")
     body = b'{"n": 8}'
     blocker = socket.create_connection((host, int(port)))
-    blocker.sendall(b"POST /v1/models/slow/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    blocker.sendall(
+        b"POST /v1/models/slow/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
     waits: list[float] = []
 
     def free_the_queue(seconds: float) -> None:
@@ -161,8 +222,23 @@ def test_generate_is_refused_while_the_queue_is_full_and_retries(slow_server: Se
         wait_for(lambda: queued(slow_server) >= 6)  # >= 5 slow images stand between the CLI and an empty queue
         monkeypatch.setattr(options, "Client", functools.partial(Client, sleep=free_the_queue))
         out = tmp_path / "grid.png"
-        code = cli.main(["generate", "--model", "slow", "--n", "8", "--seed", "1", "--out", str(out),
-                         "--retries", "5", "--url", slow_server.url])
+        code = cli.main(
+            [
+                "generate",
+                "--model",
+                "slow",
+                "--n",
+                "8",
+                "--seed",
+                "1",
+                "--out",
+                str(out),
+                "--retries",
+                "5",
+                "--url",
+                slow_server.url,
+            ]
+        )
     finally:
         blocker.close()
     err = capsys.readouterr().err

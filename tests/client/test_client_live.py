@@ -18,8 +18,11 @@ def test_models_are_listed_with_kind_size_and_classes(server_url: str) -> None:
     with Client(server_url) as c:
         models = {m.name: m for m in c.models()}
         assert c.model("cgen").class_names == [f"c{i}" for i in range(10)]
-    assert {n: m.kind for n, m in models.items()} == {"gen": "unconditional", "cgen": "conditional",
-                                                        "translate": "translation"}
+    assert {n: m.kind for n, m in models.items()} == {
+        "gen": "unconditional",
+        "cgen": "conditional",
+        "translate": "translation",
+    }
     assert (models["gen"].channels, models["gen"].height, models["gen"].width) == (1, 8, 8)
     assert models["cgen"].num_classes == 10
     assert models["translate"].input_image == {"channels": 1, "height": 8, "width": 8}
@@ -108,8 +111,7 @@ class CountingTransport(httpx.AsyncHTTPTransport):
 async def flood(url: str, retry: Retry, transport: httpx.AsyncBaseTransport | None = None) -> list[object]:
     """24 concurrent requests of 4 images each at a server whose queue holds 8 items."""
     async with AsyncClient(url, retry=retry, transport=transport) as c:
-        return await asyncio.gather(*(c.generate("dcgan", 4, seed=100 * i) for i in range(24)),
-                                    return_exceptions=True)
+        return await asyncio.gather(*(c.generate("dcgan", 4, seed=100 * i) for i in range(24)), return_exceptions=True)
 
 
 async def test_overload_gives_503_with_retry_after_and_retries_get_through(tight_server_url: str) -> None:

@@ -27,8 +27,11 @@ def png(value: int = 128) -> bytes:
     return buf.getvalue()
 
 
-GENERATED = {"model": "gen", "version": "1", "images": [
-    {"png": base64.b64encode(png(10 * i)).decode(), "seed": 7 + i, "label": None} for i in range(3)]}
+GENERATED = {
+    "model": "gen",
+    "version": "1",
+    "images": [{"png": base64.b64encode(png(10 * i)).decode(), "seed": 7 + i, "label": None} for i in range(3)],
+}
 
 
 def flaky(failures: list[httpx.Response]):
@@ -43,14 +46,21 @@ def flaky(failures: list[httpx.Response]):
 
 
 def test_retries_503_and_honours_retry_after() -> None:
-    transport, seen = flaky([
-        httpx.Response(503, headers={"Retry-After": "2"}, json={"error": "full", "type": "queue_full"}),
-        httpx.Response(429, json={"error": "slow down", "type": "queue_full"}),
-    ])
+    transport, seen = flaky(
+        [
+            httpx.Response(503, headers={"Retry-After": "2"}, json={"error": "full", "type": "queue_full"}),
+            httpx.Response(429, json={"error": "slow down", "type": "queue_full"}),
+        ]
+    )
     waits: list[float] = []
     told: list[tuple[int, float, str]] = []
-    with Client("http://test", transport=transport, sleep=waits.append, retry=Retry(attempts=3, backoff=0.1),
-                on_retry=lambda *event: told.append(event)) as c:
+    with Client(
+        "http://test",
+        transport=transport,
+        sleep=waits.append,
+        retry=Retry(attempts=3, backoff=0.1),
+        on_retry=lambda *event: told.append(event),
+    ) as c:
         out = c.generate("gen", 3, seed=7)
     assert len(seen) == 3
     assert told == [(1, 2.0, "503: full"), (2, waits[1], "429: slow down")]
@@ -60,10 +70,18 @@ def test_retries_503_and_honours_retry_after() -> None:
 
 
 def test_gives_up_with_overloaded_error_carrying_the_message() -> None:
-    transport, seen = flaky([httpx.Response(503, headers={"Retry-After": "1"},
-                                            json={"error": "queue full (1024 items)", "type": "queue_full"})] * 5)
-    with (Client("http://test", transport=transport, sleep=lambda s: None, retry=2) as c,
-          pytest.raises(errors.OverloadedError) as info):
+    transport, seen = flaky(
+        [
+            httpx.Response(
+                503, headers={"Retry-After": "1"}, json={"error": "queue full (1024 items)", "type": "queue_full"}
+            )
+        ]
+        * 5
+    )
+    with (
+        Client("http://test", transport=transport, sleep=lambda s: None, retry=2) as c,
+        pytest.raises(errors.OverloadedError) as info,
+    ):
         c.models()
     assert len(seen) == 2
     assert info.value.status_code == 503 and info.value.retry_after == 1.0
@@ -78,15 +96,24 @@ def test_retry_after_is_capped() -> None:
     assert waits == [5]
 
 
-@pytest.mark.parametrize(("status", "cls"), [
-    (400, errors.BadRequestError), (422, errors.BadRequestError), (413, errors.BadRequestError),
-    (404, errors.NotFoundError), (401, errors.AuthenticationError), (504, errors.DeadlineExceededError),
-    (500, errors.ServerError),
-])
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, errors.BadRequestError),
+        (422, errors.BadRequestError),
+        (413, errors.BadRequestError),
+        (404, errors.NotFoundError),
+        (401, errors.AuthenticationError),
+        (504, errors.DeadlineExceededError),
+        (500, errors.ServerError),
+    ],
+)
 def test_error_statuses_map_to_typed_errors_without_retry(status: int, cls: type[errors.APIError]) -> None:
     transport, seen = flaky([httpx.Response(status, json={"error": f"what to fix ({status})", "type": "t"})])
-    with (Client("http://test", transport=transport, sleep=lambda s: None) as c,
-          pytest.raises(cls, match=rf"what to fix \({status}\)") as info):
+    with (
+        Client("http://test", transport=transport, sleep=lambda s: None) as c,
+        pytest.raises(cls, match=rf"what to fix \({status}\)") as info,
+    ):
         c.generate("gen")
     assert len(seen) == 1 and info.value.status_code == status and isinstance(info.value, errors.GanserveError)
 
@@ -105,13 +132,22 @@ def test_connection_refused_is_retried_then_a_network_error() -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     told: list[tuple[int, float, str]] = []
-    with (Client("http://test", transport=httpx.MockTransport(refuse), sleep=lambda s: None, retry=3,
-                 on_retry=lambda *event: told.append(event)) as c,
-          pytest.raises(errors.NetworkError, match="is it running")):
+    with (
+        Client(
+            "http://test",
+            transport=httpx.MockTransport(refuse),
+            sleep=lambda s: None,
+            retry=3,
+            on_retry=lambda *event: told.append(event),
+        ) as c,
+        pytest.raises(errors.NetworkError, match="is it running"),
+    ):
         c.models()
     assert len(calls) == 3
-    assert [(attempt, reason) for attempt, _, reason in told] == [(1, "connection failed: connection refused"),
-                                                                   (2, "connection failed: connection refused")]
+    assert [(attempt, reason) for attempt, _, reason in told] == [
+        (1, "connection failed: connection refused"),
+        (2, "connection failed: connection refused"),
+    ]
 
 
 def test_timeout_is_not_retried() -> None:
@@ -121,8 +157,10 @@ def test_timeout_is_not_retried() -> None:
         calls.append(request)
         raise httpx.ReadTimeout("timed out", request=request)
 
-    with (Client("http://test", transport=httpx.MockTransport(slow), timeout=0.5) as c,
-          pytest.raises(errors.RequestTimeoutError, match=r"0\.5s")):
+    with (
+        Client("http://test", transport=httpx.MockTransport(slow), timeout=0.5) as c,
+        pytest.raises(errors.RequestTimeoutError, match=r"0\.5s"),
+    ):
         c.generate("gen")
     assert len(calls) == 1
 
@@ -135,8 +173,13 @@ def test_request_shapes_and_api_key() -> None:
         if request.url.path.endswith(".png"):
             return httpx.Response(200, content=png(), headers={"Content-Type": "image/png"})
         if request.url.path.startswith("/v2/"):
-            return httpx.Response(200, json={"model_name": "gen", "outputs": [
-                {"name": "image", "shape": [1, 2], "datatype": "FP32", "data": [0.5, -0.5]}]})
+            return httpx.Response(
+                200,
+                json={
+                    "model_name": "gen",
+                    "outputs": [{"name": "image", "shape": [1, 2], "datatype": "FP32", "data": [0.5, -0.5]}],
+                },
+            )
         return httpx.Response(200, json=GENERATED)
 
     with Client("http://test/", api_key="k3y", transport=httpx.MockTransport(handler)) as c:
@@ -158,8 +201,9 @@ def test_request_shapes_and_api_key() -> None:
     np.testing.assert_array_equal(out["image"], np.array([[0.5, -0.5]], np.float32))
     size = int(seen[5].headers["Inference-Header-Content-Length"])
     header = json.loads(seen[5].content[:size])
-    assert header["inputs"] == [{"name": "z", "shape": [1, 8], "datatype": "FP32",
-                                 "parameters": {"binary_data_size": 32}}]
+    assert header["inputs"] == [
+        {"name": "z", "shape": [1, 8], "datatype": "FP32", "parameters": {"binary_data_size": 32}}
+    ]
     assert header["parameters"] == {"binary_data_output": True}
     assert seen[5].content[size:] == np.ones(8, "<f4").tobytes()
     np.testing.assert_array_equal(binary["image"], out["image"])  # a JSON answer reads the same either way
@@ -167,12 +211,16 @@ def test_request_shapes_and_api_key() -> None:
 
 def test_infer_reads_binary_answers() -> None:
     image = np.arange(6, dtype=np.float32).reshape(1, 6) / 7
-    header = json.dumps({"outputs": [{"name": "image", "shape": [1, 6], "datatype": "FP32",
-                                      "parameters": {"binary_data_size": 24}}]}).encode()
+    header = json.dumps(
+        {"outputs": [{"name": "image", "shape": [1, 6], "datatype": "FP32", "parameters": {"binary_data_size": 24}}]}
+    ).encode()
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=header + image.astype("<f4").tobytes(),
-                              headers={"Inference-Header-Content-Length": str(len(header))})
+        return httpx.Response(
+            200,
+            content=header + image.astype("<f4").tobytes(),
+            headers={"Inference-Header-Content-Length": str(len(header))},
+        )
 
     with Client("http://test/", transport=httpx.MockTransport(handler)) as c:
         out = c.infer("gen", {"z": np.ones((1, 8), np.float32)})

@@ -37,8 +37,10 @@ http {{
     include {prefix}/conf.d/*.conf;
 }}
 """
-_LOG_LINE = re.compile(r'"(?P<request>[^"]*)" (?P<status>\d{3}) .*upstream="(?P<upstream>[^"]*)" '
-                       r'upstream_status="(?P<upstream_status>[^"]*)"')
+_LOG_LINE = re.compile(
+    r'"(?P<request>[^"]*)" (?P<status>\d{3}) .*upstream="(?P<upstream>[^"]*)" '
+    r'upstream_status="(?P<upstream_status>[^"]*)"'
+)
 
 
 def nginx_binary() -> str | None:
@@ -49,9 +51,15 @@ def write_config(prefix: Path, port: int, upstreams: list[str]) -> Path:
     """The rendered template plus a main config for a private prefix; returns the main config's path."""
     (prefix / "conf.d").mkdir(parents=True, exist_ok=True)
     (prefix / "tmp").mkdir(exist_ok=True)
-    (prefix / "conf.d" / "ganserve.conf").write_text(render({
-        "NGINX_PORT": f"127.0.0.1:{port}", "NGINX_RESOLVER": "127.0.0.1",
-        "GANSERVE_UPSTREAM_SERVERS": upstream_servers(upstreams)}))
+    (prefix / "conf.d" / "ganserve.conf").write_text(
+        render(
+            {
+                "NGINX_PORT": f"127.0.0.1:{port}",
+                "NGINX_RESOLVER": "127.0.0.1",
+                "GANSERVE_UPSTREAM_SERVERS": upstream_servers(upstreams),
+            }
+        )
+    )
     # As root, nginx would hand its workers to `nobody`, who cannot enter a private tmp dir: keep the current user.
     user = "user root root;\n" if os.geteuid() == 0 else ""
     main = prefix / "nginx.conf"
@@ -62,8 +70,13 @@ def write_config(prefix: Path, port: int, upstreams: list[str]) -> Path:
 def check_config(prefix: Path) -> subprocess.CompletedProcess[str]:
     binary = nginx_binary()
     assert binary is not None
-    return subprocess.run([binary, "-t", "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-                           "-e", str(prefix / "error.log")], check=False, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [binary, "-t", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 class Balancer:
@@ -81,9 +94,20 @@ class Balancer:
         assert checked.returncode == 0, checked.stderr
         with open(self.prefix / "access.log", "wb") as log:  # the template logs to /dev/stdout, as in a container
             self._process = subprocess.Popen(
-                [binary, "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf"),
-                 "-e", str(self.prefix / "error.log"), "-g", "daemon off;"],
-                stdout=log, stderr=subprocess.STDOUT)
+                [
+                    binary,
+                    "-p",
+                    str(self.prefix),
+                    "-c",
+                    str(self.prefix / "nginx.conf"),
+                    "-e",
+                    str(self.prefix / "error.log"),
+                    "-g",
+                    "daemon off;",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 10
         while True:
             if self._process.poll() is not None:
@@ -96,8 +120,9 @@ class Balancer:
                     raise
                 time.sleep(0.05)
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._process is None:
             return
         self._process.send_signal(signal.SIGQUIT)  # graceful: finish open requests, then stop

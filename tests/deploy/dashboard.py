@@ -37,8 +37,11 @@ def dashboard_queries() -> dict[str, str]:
 
 
 def rule_queries() -> dict[str, str]:
-    return {rule.get("record") or rule["alert"]: rule["expr"]
-            for group in load_yaml(RULES)["groups"] for rule in group["rules"]}
+    return {
+        rule.get("record") or rule["alert"]: rule["expr"]
+        for group in load_yaml(RULES)["groups"]
+        for rule in group["rules"]
+    }
 
 
 def recorded_names() -> set[str]:

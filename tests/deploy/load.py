@@ -39,8 +39,9 @@ class Load:
         self._tasks = [asyncio.create_task(self._client_loop(i)) for i in range(self.concurrency)]
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._stop.set()
         await asyncio.gather(*self._tasks)
         await self._client.aclose()

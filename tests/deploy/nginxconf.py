@@ -1,8 +1,8 @@
 """A small reader for nginx configuration files: enough to assert on directives, not a validator (`nginx -t` is).
 
-    tree = parse(text)
-    upstream = block(tree, "upstream", "ganserve")
-    args(upstream, "least_conn")        # [] when present without arguments; KeyError when absent
+tree = parse(text)
+upstream = block(tree, "upstream", "ganserve")
+args(upstream, "least_conn")        # [] when present without arguments; KeyError when absent
 """
 
 from __future__ import annotations

@@ -9,14 +9,50 @@ from __future__ import annotations
 
 import re
 
-FUNCTIONS = frozenset({
-    "sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values", "group",
-    "rate", "irate", "increase", "delta", "idelta", "deriv", "histogram_quantile", "clamp_min", "clamp_max", "abs",
-    "vector", "scalar", "time", "label_replace", "label_join", "sort", "sort_desc", "avg_over_time",
-    "max_over_time", "min_over_time", "sum_over_time", "absent", "round", "ceil", "floor",
-})
-KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or",
-                      "unless", "offset"})
+FUNCTIONS = frozenset(
+    {
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "count",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "quantile",
+        "count_values",
+        "group",
+        "rate",
+        "irate",
+        "increase",
+        "delta",
+        "idelta",
+        "deriv",
+        "histogram_quantile",
+        "clamp_min",
+        "clamp_max",
+        "abs",
+        "vector",
+        "scalar",
+        "time",
+        "label_replace",
+        "label_join",
+        "sort",
+        "sort_desc",
+        "avg_over_time",
+        "max_over_time",
+        "min_over_time",
+        "sum_over_time",
+        "absent",
+        "round",
+        "ceil",
+        "floor",
+    }
+)
+KEYWORDS = frozenset(
+    {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset"}
+)
 _STRING = re.compile(r'"(?:\\.|[^"\\])*"')
 _SELECTOR = re.compile(r"(?<![\w:])([A-Za-z_:][\w:]*)\s*\{([^}]*)\}")
 _MATCHER_LABEL = re.compile(r"([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)")
@@ -33,7 +69,7 @@ def metric_names(expr: str) -> set[str]:
     names = set()
     for match in _IDENT.finditer(text):
         name = match.group(1)
-        follows_paren = text[match.end():].lstrip().startswith("(")
+        follows_paren = text[match.end() :].lstrip().startswith("(")
         if name in KEYWORDS:
             continue
         if follows_paren:

@@ -109,13 +109,20 @@ def test_images_are_variables_with_todays_defaults(compose: dict[str, Any]) -> N
     """A registry of your own, or none: every image the stack pulls can be replaced without editing the file."""
     services = compose["services"]
     assert {name: compose_default(s["image"]) for name, s in services.items() if name != "ganserve"} == {
-        "nginx": "nginx:1.28-alpine", "prometheus": "prom/prometheus:v3.4.1", "grafana": "grafana/grafana:11.6.1"}
+        "nginx": "nginx:1.28-alpine",
+        "prometheus": "prom/prometheus:v3.4.1",
+        "grafana": "grafana/grafana:11.6.1",
+    }
     assert all(s["image"] != compose_default(s["image"]) for name, s in services.items() if name != "ganserve")
 
 
 def test_named_volumes_are_declared(compose: dict[str, Any]) -> None:
-    named = {v.split(":")[0] for s in compose["services"].values() for v in s.get("volumes", [])
-             if not v.startswith(("./", "/"))}
+    named = {
+        v.split(":")[0]
+        for s in compose["services"].values()
+        for v in s.get("volumes", [])
+        if not v.startswith(("./", "/"))
+    }
     assert named == {"prometheus-data", "grafana-data"}
     assert named <= set(compose["volumes"])
 
@@ -133,8 +140,11 @@ def test_gpu_override_reserves_gpus_for_the_cuda_image(compose: dict[str, Any]) 
     gpu = merged(compose, load_yaml(ROOT / "docker-compose.gpu.yml"))
     service = gpu["services"]["ganserve"]
     assert (service["build"]["context"], service["build"]["dockerfile"]) == (".", "Dockerfile.gpu")
-    assert {"CUDA_IMAGE", "ONNXRUNTIME_GPU"} <= set(service["build"]["args"]) <= dockerfile_args("Dockerfile.gpu") | {
-        "PYTHON_IMAGE"}
+    assert (
+        {"CUDA_IMAGE", "ONNXRUNTIME_GPU"}
+        <= set(service["build"]["args"])
+        <= dockerfile_args("Dockerfile.gpu") | {"PYTHON_IMAGE"}
+    )
     assert (ROOT / service["build"]["dockerfile"]).is_file()
     assert service["environment"]["GANSERVE_PROVIDER"] == "cuda"
     assert service["environment"]["GANSERVE_DRAIN_TIMEOUT_S"] == "20"  # the base settings survive the merge

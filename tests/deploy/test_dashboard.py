@@ -37,33 +37,45 @@ def test_rules_name_only_exported_metrics_and_labels(exported: dict[str, set[str
 
 
 def test_the_check_catches_a_misspelt_metric(exported: dict[str, set[str]]) -> None:
-    wrong = {"p": 'sum by (reason) (rate(ganserve_request_rejected_total{model="m"}[5m]))',
-             "q": 'sum by (nope) (rate(ganserve_images_total{modle="m"}[5m]))'}
+    wrong = {
+        "p": 'sum by (reason) (rate(ganserve_request_rejected_total{model="m"}[5m]))',
+        "q": 'sum by (nope) (rate(ganserve_images_total{modle="m"}[5m]))',
+    }
     assert unknown_references(wrong, exported) == [
-        "p: metric ganserve_request_rejected_total", "p: by (reason)",
-        "q: label ganserve_images_total{modle}", "q: by (nope)"]
+        "p: metric ganserve_request_rejected_total",
+        "p: by (reason)",
+        "q: label ganserve_images_total{modle}",
+        "q: by (nope)",
+    ]
 
 
 def test_latency_quantiles_aggregate_buckets_across_replicas() -> None:
     exprs = [t["expr"] for p in panels() if p["title"] == "Request latency p50 / p95 / p99" for t in p["targets"]]
     quantiles = []
     for expr in exprs:
-        match = re.fullmatch(r"histogram_quantile\((0\.\d+), sum by \(le\) \(rate\("
-                             r"ganserve_request_duration_seconds_bucket\{[^}]*\}\[\$__rate_interval\]\)\)\)", expr)
+        match = re.fullmatch(
+            r"histogram_quantile\((0\.\d+), sum by \(le\) \(rate\("
+            r"ganserve_request_duration_seconds_bucket\{[^}]*\}\[\$__rate_interval\]\)\)\)",
+            expr,
+        )
         assert match, f"not a cross-replica quantile: {expr}"
         quantiles.append(match[1])
     assert quantiles == ["0.5", "0.95", "0.99"]
 
 
-@pytest.mark.parametrize("needle", [
-    "ganserve_request_duration_seconds_count",  # throughput
-    "ganserve_images_total",  # images/s
-    "ganserve_batch_size_items",
-    "ganserve_queue_items",
-    "sum by (reason) (rate(ganserve_requests_rejected_total",  # refusals by reason
-    'status=~"4..|5.."',  # errors by status
-    "ganserve_queue_wait_seconds_bucket", "ganserve_inference_duration_seconds_bucket",
-])
+@pytest.mark.parametrize(
+    "needle",
+    [
+        "ganserve_request_duration_seconds_count",  # throughput
+        "ganserve_images_total",  # images/s
+        "ganserve_batch_size_items",
+        "ganserve_queue_items",
+        "sum by (reason) (rate(ganserve_requests_rejected_total",  # refusals by reason
+        'status=~"4..|5.."',  # errors by status
+        "ganserve_queue_wait_seconds_bucket",
+        "ganserve_inference_duration_seconds_bucket",
+    ],
+)
 def test_dashboard_covers(needle: str) -> None:
     assert any(needle in expr for expr in dashboard_queries().values()), f"no panel queries {needle}"
 

@@ -72,14 +72,23 @@ def test_models_are_baked_in_at_the_models_dir(name: str) -> None:
 @pytest.mark.parametrize("name", DOCKERFILES)
 def test_no_torch_and_no_training_code(name: str) -> None:
     instructions = [i for stage in dockerfile_stages(ROOT / name) for i in stage]
-    sources = [src for i in instructions if i.keyword == "COPY" and not i.value.startswith("--from")
-               for src in i.value.split()[:-1]]
+    sources = [
+        src
+        for i in instructions
+        if i.keyword == "COPY" and not i.value.startswith("--from")
+        for src in i.value.split()[:-1]
+    ]
     assert sources, "no COPY found: the parser is broken"
     for src in sources:
         assert src not in {".", "./"} and not src.startswith(("training", "data", "tests")), f"{name} copies {src}"
         assert not dockerignore_excludes(ROOT / ".dockerignore", src.rstrip("/")), f"{src} is not in the build context"
-    installs = [cmd.split("pip install", 1)[1] for i in instructions if i.keyword == "RUN"
-                for cmd in i.value.split("&&") if "pip install" in cmd]
+    installs = [
+        cmd.split("pip install", 1)[1]
+        for i in instructions
+        if i.keyword == "RUN"
+        for cmd in i.value.split("&&")
+        if "pip install" in cmd
+    ]
     assert installs, "no pip install found: the parser is broken"
     for args in installs:
         assert "torch" not in args and ".[" not in args, f"{name} installs training dependencies: {args}"
@@ -87,21 +96,43 @@ def test_no_torch_and_no_training_code(name: str) -> None:
     assert any('! python -c "import torch"' in i.value for i in instructions if i.keyword == "RUN")
 
 
-@pytest.mark.parametrize("path, excluded", [
-    ("training/__init__.py", True), ("training/families/dcgan.py", True), ("data/mnist/train.npz", True),
-    ("tests/deploy/test_dockerfiles.py", True), (".venv/bin/python", True), (".git/config", True),
-    ("runs/0001/ckpt.pt", True), ("service/__pycache__/app.cpython-312.pyc", True),
-    ("service/app.py", False), ("ganserve/cli.py", False), ("models/dcgan-mnist/1/model.onnx", False),
-    ("pyproject.toml", False), ("README.md", False), ("deploy/docker/healthcheck.py", False),
-    ("deploy/k8s/base/deployment.yaml", True),
-])
+@pytest.mark.parametrize(
+    "path, excluded",
+    [
+        ("training/__init__.py", True),
+        ("training/families/dcgan.py", True),
+        ("data/mnist/train.npz", True),
+        ("tests/deploy/test_dockerfiles.py", True),
+        (".venv/bin/python", True),
+        (".git/config", True),
+        ("runs/0001/ckpt.pt", True),
+        ("service/__pycache__/app.cpython-312.pyc", True),
+        ("service/app.py", False),
+        ("ganserve/cli.py", False),
+        ("models/dcgan-mnist/1/model.onnx", False),
+        ("pyproject.toml", False),
+        ("README.md", False),
+        ("deploy/docker/healthcheck.py", False),
+        ("deploy/k8s/base/deployment.yaml", True),
+    ],
+)
 def test_dockerignore_allows_only_what_the_images_need(path: str, excluded: bool) -> None:
     assert dockerignore_excludes(ROOT / ".dockerignore", path) is excluded
 
 
 def requirements(*args: str) -> list[str]:
-    out = subprocess.run([sys.executable, str(DEPLOY / "docker" / "requirements.py"), *args,
-                          "--pyproject", str(ROOT / "pyproject.toml")], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(DEPLOY / "docker" / "requirements.py"),
+            *args,
+            "--pyproject",
+            str(ROOT / "pyproject.toml"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return out.stdout.split()
 
 
@@ -133,8 +164,13 @@ assert service.__file__.startswith(sys.argv[1]), service.__file__
 
 def build_context(dest: Path) -> list[str]:
     """Copy what `docker build .` would send (repo files not in .gitignore, filtered by .dockerignore)."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            check=True, capture_output=True, text=True).stdout.splitlines()
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
     sent = [p for p in listed if (ROOT / p).is_file() and not dockerignore_excludes(ROOT / ".dockerignore", p)]
     for path in sent:
         (dest / path).parent.mkdir(parents=True, exist_ok=True)
@@ -147,8 +183,23 @@ def test_the_image_installs_only_the_serving_packages(tmp_path: Path) -> None:
     sent = build_context(context)
     assert not [p for p in sent if p.startswith(("training/", "tests/", "data/", "bench/"))]
     # What the Dockerfile's `pip install --no-deps .` installs, as a wheel.
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(tmp_path / "dist"), str(context)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(context),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -158,8 +209,13 @@ def test_the_image_installs_only_the_serving_packages(tmp_path: Path) -> None:
         static = {p.removeprefix("service/") for p in sent if p.startswith("service/static/")}
         assert static <= {n.removeprefix("service/") for n in names}
         archive.extractall(tmp_path / "site")
-    result = subprocess.run([sys.executable, "-I", "-c", _IMPORT_AS_IN_THE_IMAGE, str(tmp_path / "site")],
-                            check=False, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", _IMPORT_AS_IN_THE_IMAGE, str(tmp_path / "site")],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -168,7 +224,8 @@ def test_gpu_base_has_the_cuda_major_onnxruntime_gpu_was_built_for() -> None:
     built_for = getattr(info, "cuda_version", "")
     if not built_for:
         pytest.skip("the installed onnxruntime is a CPU build")
-    match = re.search(r"^ARG CUDA_IMAGE=nvidia/cuda:(\d+)\.[\w.-]*cudnn-runtime", (ROOT / "Dockerfile.gpu").read_text(),
-                      re.MULTILINE)
+    match = re.search(
+        r"^ARG CUDA_IMAGE=nvidia/cuda:(\d+)\.[\w.-]*cudnn-runtime", (ROOT / "Dockerfile.gpu").read_text(), re.MULTILINE
+    )
     assert match, "Dockerfile.gpu: CUDA_IMAGE should default to an nvidia/cuda cudnn-runtime tag"
     assert match[1] == built_for.split(".")[0], f"onnxruntime-gpu wants CUDA {built_for}, the base has {match[1]}"

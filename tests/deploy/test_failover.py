@@ -64,14 +64,19 @@ def cluster(tmp_path: Path, models_dir: Path, start_server: Callable[..., Server
 async def sample_sum(client: httpx.AsyncClient, replica: Server, name: str, **labels: str) -> float:
     """The sum of the replica's own /metrics samples called `name` with these labels."""
     text = (await client.get(replica.url + "/metrics")).text
-    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
-               if s.name == name and labels.items() <= s.labels.items())
+    return sum(
+        s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    )
 
 
 async def served(client: httpx.AsyncClient, replica: Server) -> int:
     """Generate requests this replica answered with 200."""
-    return int(await sample_sum(client, replica, "ganserve_request_duration_seconds_count",
-                                endpoint="generate", status="200"))
+    return int(
+        await sample_sum(client, replica, "ganserve_request_duration_seconds_count", endpoint="generate", status="200")
+    )
 
 
 async def until_work_just_arrived(client: httpx.AsyncClient, replica: Server, timeout: float = 30.0) -> None:
@@ -123,7 +128,7 @@ async def until_exited(process: subprocess.Popen[bytes], timeout: float = 30.0) 
 def upstream_errors(lb: Balancer, replica: Server) -> dict[str, int]:
     """nginx's error log about `replica`: requests cut inside it, and connections it refused."""
     address = replica.url.removeprefix("http://")
-    lines = [line for line in lb.error_log().splitlines() if f"upstream: \"http://{address}" in line]
+    lines = [line for line in lb.error_log().splitlines() if f'upstream: "http://{address}' in line]
     cut = [line for line in lines if re.search(r"prematurely closed|reset by peer|recv\(\) failed", line)]
     refused = [line for line in lines if "connect() failed" in line]
     return {"cut_mid_request": len(cut), "refused": len(refused)}
@@ -143,9 +148,11 @@ async def test_sigterm_mid_load_loses_no_request(cluster: Cluster) -> None:
         await until_each_serves(client, [survivor], SERVED)  # and the load goes on after it left
     failures = load.failures()
     inflight = re.search(r"draining: .* inflight=(\d+)", draining.log())
-    print(f"\nSIGTERM: {len(load.outcomes)} requests, {len(failures)} failed; served before the signal "
-          f"{before}; in flight at SIGTERM: {inflight[1] if inflight else '?'}; retried by nginx on the "
-          f"other replica: {retried(cluster.lb)}; exit status {status}")
+    print(
+        f"\nSIGTERM: {len(load.outcomes)} requests, {len(failures)} failed; served before the signal "
+        f"{before}; in flight at SIGTERM: {inflight[1] if inflight else '?'}; retried by nginx on the "
+        f"other replica: {retried(cluster.lb)}; exit status {status}"
+    )
     assert min(before) >= SERVED
     assert inflight and int(inflight[1]) >= 1, "the signal found nothing in flight: the drain was not exercised"
     assert failures == []
@@ -166,9 +173,11 @@ async def test_sigkill_mid_load_fails_at_most_the_requests_inside(cluster: Clust
         await until_each_serves(client, [survivor], SERVED)
     failures = load.failures()
     errors = upstream_errors(cluster.lb, killed)
-    print(f"\nSIGKILL: {len(load.outcomes)} requests; inside the killed replica at that instant: "
-          f"{errors['cut_mid_request']} (nginx error log); failed: {len(failures)}; retried on the survivor: "
-          f"{retried(cluster.lb)}; refused connections afterwards: {errors['refused']}")
+    print(
+        f"\nSIGKILL: {len(load.outcomes)} requests; inside the killed replica at that instant: "
+        f"{errors['cut_mid_request']} (nginx error log); failed: {len(failures)}; retried on the survivor: "
+        f"{retried(cluster.lb)}; refused connections afterwards: {errors['refused']}"
+    )
     for failure in failures:
         print(f"  failed {failure.started - killed_at:+.3f} s after the kill: {failure.status} {failure.detail}")
     assert len(failures) <= errors["cut_mid_request"] <= CONCURRENCY

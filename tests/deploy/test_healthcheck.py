@@ -19,8 +19,14 @@ from tests.support.server import Server
 def healthcheck(replica: Server) -> subprocess.CompletedProcess[str]:
     # A proxy in the environment must not capture the probe (the script ignores proxies).
     env = {**os.environ, "GANSERVE_PORT": replica.url.rsplit(":", 1)[1], "http_proxy": "http://127.0.0.1:9"}
-    return subprocess.run([sys.executable, str(DEPLOY / "docker" / "healthcheck.py")], check=False, env=env,
-                          capture_output=True, text=True, timeout=10)
+    return subprocess.run(
+        [sys.executable, str(DEPLOY / "docker" / "healthcheck.py")],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
 
 
 async def test_healthy_only_while_ready(models_dir: Path, start_server: Callable[..., Server]) -> None:
@@ -36,8 +42,9 @@ async def test_healthy_only_while_ready(models_dir: Path, start_server: Callable
         yield b'"seed": 7}'
 
     async with httpx.AsyncClient(base_url=replica.url, timeout=10.0) as client:
-        pending = asyncio.create_task(client.post("/v1/models/gen/generate", content=slow_body(),
-                                                  headers={"content-type": "application/json"}))
+        pending = asyncio.create_task(
+            client.post("/v1/models/gen/generate", content=slow_body(), headers={"content-type": "application/json"})
+        )
         # A round trip on another connection after the slow request's headers went out: by then they are in.
         await asyncio.sleep(0)
         await client.get("/v2/health/live")

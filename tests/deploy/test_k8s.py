@@ -17,8 +17,12 @@ K8S = DEPLOY / "k8s"
 
 def by_kind(folder: str) -> dict[str, dict[str, Any]]:
     kustomization = load_yaml(K8S / folder / "kustomization.yaml")
-    docs = [d for name in kustomization.get("resources", []) if (K8S / folder / name).is_file()
-            for d in load_yaml_docs(K8S / folder / name)]
+    docs = [
+        d
+        for name in kustomization.get("resources", [])
+        if (K8S / folder / name).is_file()
+        for d in load_yaml_docs(K8S / folder / name)
+    ]
     return {d["kind"]: d for d in docs}
 
 
@@ -142,8 +146,9 @@ def test_service_monitor_scrapes_the_service_port(base: dict[str, dict[str, Any]
 
 
 def kustomize(folder: str) -> dict[str, dict[str, Any]]:
-    result = subprocess.run(["kubectl", "kustomize", str(K8S / folder)], check=False, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        ["kubectl", "kustomize", str(K8S / folder)], check=False, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return {d["kind"]: d for d in yaml.safe_load_all(result.stdout) if d}
 
@@ -161,8 +166,10 @@ def test_gpu_overlay_keeps_probes_and_drain_and_adds_a_gpu(base: dict[str, dict[
     assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
     variables = env(container)
     assert variables["GANSERVE_PROVIDER"] == "cuda" and variables["GANSERVE_DRAIN_TIMEOUT_S"] == "20"
-    assert pod["terminationGracePeriodSeconds"] == base["Deployment"]["spec"]["template"]["spec"][
-        "terminationGracePeriodSeconds"]
+    assert (
+        pod["terminationGracePeriodSeconds"]
+        == base["Deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    )
     hpa = gpu["HorizontalPodAutoscaler"]["spec"]
     assert hpa["scaleTargetRef"]["name"] == "ganserve" and hpa["minReplicas"] == 1
     assert hpa["metrics"] == base["HorizontalPodAutoscaler"]["spec"]["metrics"]

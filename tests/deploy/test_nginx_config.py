@@ -23,8 +23,15 @@ UPSTREAMS = ["127.0.0.1:18001", "127.0.0.1:18002"]
 
 @pytest.fixture(scope="module")
 def http() -> list[Directive]:
-    return parse(render({"NGINX_PORT": "8080", "NGINX_RESOLVER": "127.0.0.11",
-                         "GANSERVE_UPSTREAM_SERVERS": upstream_servers(UPSTREAMS)}))
+    return parse(
+        render(
+            {
+                "NGINX_PORT": "8080",
+                "NGINX_RESOLVER": "127.0.0.11",
+                "GANSERVE_UPSTREAM_SERVERS": upstream_servers(UPSTREAMS),
+            }
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +148,16 @@ def test_compose_renders_the_template_like_render_py() -> None:
     with render.py. Both must produce the same file, and the image's own variables must not leak into it."""
     compose = load_yaml(ROOT / "docker-compose.yml")
     values = {k: str(v) for k, v in compose["services"]["nginx"]["environment"].items()}
-    container_env = {"PATH": "/usr/sbin:/usr/bin", "HOME": "/root", "HOSTNAME": "a1b2c3", "NGINX_VERSION": "1.28.0",
-                     "PKG_RELEASE": "1", "NJS_VERSION": "0.8.10"} | values
+    container_env = {
+        "PATH": "/usr/sbin:/usr/bin",
+        "HOME": "/root",
+        "HOSTNAME": "a1b2c3",
+        "NGINX_VERSION": "1.28.0",
+        "PKG_RELEASE": "1",
+        "NJS_VERSION": "0.8.10",
+    } | values
     defined = " ".join(f"${{{name}}}" for name in container_env)  # as 20-envsubst-on-templates.sh builds it
-    rendered = subprocess.run(["envsubst", defined], input=TEMPLATE.read_text(), env=container_env, check=True,
-                              capture_output=True, text=True).stdout
+    rendered = subprocess.run(
+        ["envsubst", defined], input=TEMPLATE.read_text(), env=container_env, check=True, capture_output=True, text=True
+    ).stdout
     assert rendered == render(values)

@@ -48,11 +48,14 @@ def test_compose_publishes_grpc_through_nginx_to_the_replicas_grpc_port() -> Non
 
 @pytest.mark.skipif(shutil.which("envsubst") is None, reason="envsubst not installed (Debian package gettext-base)")
 def test_compose_renders_the_grpc_template_like_render_py() -> None:
-    env = {k: compose_default(str(v))
-           for k, v in load_yaml(ROOT / "docker-compose.yml")["services"]["nginx"]["environment"].items()}
+    env = {
+        k: compose_default(str(v))
+        for k, v in load_yaml(ROOT / "docker-compose.yml")["services"]["nginx"]["environment"].items()
+    }
     defined = " ".join(f"${{{name}}}" for name in env)
-    rendered = subprocess.run(["envsubst", defined], input=GRPC_TEMPLATE.read_text(), env=env, check=True,
-                              capture_output=True, text=True).stdout
+    rendered = subprocess.run(
+        ["envsubst", defined], input=GRPC_TEMPLATE.read_text(), env=env, check=True, capture_output=True, text=True
+    ).stdout
     assert rendered == render(env, GRPC_TEMPLATE, GRPC_VARIABLES)
 
 

@@ -58,7 +58,9 @@ def test_rule_files_are_the_ones_compose_mounts(config: dict[str, Any]) -> None:
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (Debian package prometheus)")
 def test_promtool_accepts_the_config_and_the_rules() -> None:
-    for command in (["check", "config", "--syntax-only", str(DEPLOY / "prometheus" / "prometheus.yml")],
-                    ["check", "rules", str(DEPLOY / "prometheus" / "rules" / "ganserve.yml")]):
+    for command in (
+        ["check", "config", "--syntax-only", str(DEPLOY / "prometheus" / "prometheus.yml")],
+        ["check", "rules", str(DEPLOY / "prometheus" / "rules" / "ganserve.yml")],
+    ):
         result = subprocess.run(["promtool", *command], check=False, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stdout + result.stderr

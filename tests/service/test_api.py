@@ -20,8 +20,11 @@ def decode(b64: str) -> Image.Image:
 
 def test_models_describe_kind_size_classes_and_versions(server: Server) -> None:
     models = {m["name"]: m for m in httpx.get(server.url + "/v1/models").json()["models"]}
-    assert {n: m["kind"] for n, m in models.items()} == {"gen": "unconditional", "cgen": "conditional",
-                                                         "translate": "translation"}
+    assert {n: m["kind"] for n, m in models.items()} == {
+        "gen": "unconditional",
+        "cgen": "conditional",
+        "translate": "translation",
+    }
     cgen = httpx.get(server.url + "/v1/models/cgen").json()
     assert cgen == models["cgen"]
     assert (cgen["versions"], cgen["num_classes"], cgen["class_names"][:2]) == (["1"], 10, ["c0", "c1"])
@@ -31,8 +34,9 @@ def test_models_describe_kind_size_classes_and_versions(server: Server) -> None:
 
 
 def test_generate_returns_seeded_labelled_pngs_with_provenance(server: Server) -> None:
-    r = httpx.post(server.url + "/v1/models/cgen/generate", json={"n": 3, "seed": 7, "labels": ["c2", 5, "c2"],
-                                                                   "truncation": 0.5})
+    r = httpx.post(
+        server.url + "/v1/models/cgen/generate", json={"n": 3, "seed": 7, "labels": ["c2", 5, "c2"], "truncation": 0.5}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["model"], body["version"]) == ("cgen", "1")
@@ -54,9 +58,10 @@ async def test_seeded_images_are_identical_alone_and_under_concurrent_load(serve
     body = {"n": 4, "seed": 1234, "labels": 3}
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         alone = (await client.post("/v1/models/cgen/generate", json=body)).json()
-        crowd = await asyncio.gather(*[client.post("/v1/models/cgen/generate", json={"n": 1 + i % 5, "seed": i})
-                                       for i in range(40)],
-                                     *[client.post("/v1/models/cgen/generate", json=body) for _ in range(8)])
+        crowd = await asyncio.gather(
+            *[client.post("/v1/models/cgen/generate", json={"n": 1 + i % 5, "seed": i}) for i in range(40)],
+            *[client.post("/v1/models/cgen/generate", json=body) for _ in range(8)],
+        )
     assert all(r.status_code == 200 for r in crowd)
     assert all(r.json() == alone for r in crowd[40:])
 
@@ -68,8 +73,9 @@ def test_accept_png_gives_one_image_or_a_grid(server: Server) -> None:
     assert image.size == (8, 8) and image.text["seed"] == "3" and "label" not in image.text
     as_json = httpx.post(server.url + "/v1/models/gen/generate", json={"seed": 3}).json()
     assert base64.b64decode(as_json["images"][0]["png"]) == one.content
-    grid = httpx.post(server.url + "/v1/models/cgen/generate", json={"n": 5, "seed": 3, "labels": 1},
-                      headers={"Accept": "image/png"})
+    grid = httpx.post(
+        server.url + "/v1/models/cgen/generate", json={"n": 5, "seed": 3, "labels": 1}, headers={"Accept": "image/png"}
+    )
     image = Image.open(io.BytesIO(grid.content))
     assert image.size == (3 * 10 + 2, 2 * 10 + 2)  # 3 columns x 2 rows of 8x8 with 2-pixel gaps
     assert image.text["seeds"] == "3-7" and image.text["labels"] == "1,1,1,1,1"
@@ -93,14 +99,23 @@ def test_translate_takes_multipart_or_base64_json(server: Server) -> None:
 def test_v2_protocol(server: Server) -> None:
     assert httpx.get(server.url + "/v2").json()["name"] == "ganserve"
     meta = httpx.get(server.url + "/v2/models/cgen").json()
-    assert meta["inputs"] == [{"name": "z", "datatype": "FP32", "shape": [-1, 8]},
-                              {"name": "label", "datatype": "INT64", "shape": [-1]}]
+    assert meta["inputs"] == [
+        {"name": "z", "datatype": "FP32", "shape": [-1, 8]},
+        {"name": "label", "datatype": "INT64", "shape": [-1]},
+    ]
     assert meta["outputs"] == [{"name": "image", "datatype": "FP32", "shape": [-1, 1, 8, 8]}]
     assert httpx.get(server.url + "/v2/models/cgen/ready").json()["ready"] is True
     assert httpx.get(server.url + "/v2/models/cgen/versions/1").json()["name"] == "cgen"
-    r = httpx.post(server.url + "/v2/models/cgen/versions/1/infer", json={"id": "r1", "inputs": [
-        {"name": "z", "shape": [2, 8], "datatype": "FP32", "data": [[0.1] * 8, [0.2] * 8]},
-        {"name": "label", "shape": [2], "datatype": "INT64", "data": [0, 9]}]})
+    r = httpx.post(
+        server.url + "/v2/models/cgen/versions/1/infer",
+        json={
+            "id": "r1",
+            "inputs": [
+                {"name": "z", "shape": [2, 8], "datatype": "FP32", "data": [[0.1] * 8, [0.2] * 8]},
+                {"name": "label", "shape": [2], "datatype": "INT64", "data": [0, 9]},
+            ],
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["model_name"], body["model_version"], body["id"]) == ("cgen", "1", "r1")

@@ -17,8 +17,11 @@ from tests.support.server import Server
 
 
 def png(width: int, height: int, noise: bool = False) -> bytes:
-    pixels = np.random.default_rng(0).integers(0, 255, (height, width), np.uint8) if noise \
+    pixels = (
+        np.random.default_rng(0).integers(0, 255, (height, width), np.uint8)
+        if noise
         else np.zeros((height, width), np.uint8)
+    )
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, "PNG")
     return buf.getvalue()
@@ -36,59 +39,89 @@ GEN = "/v1/models/gen/generate"
 CGEN = "/v1/models/cgen/generate"
 
 
-@pytest.mark.parametrize(("path", "body", "status", "kind", "mentions"), [
-    (GEN, {"n": 0}, 422, "invalid_request", "n"),
-    (GEN, {"n": 257}, 422, "invalid_request", "limit of 256"),
-    (GEN, {"n": "many"}, 422, "invalid_request", "n"),
-    (GEN, {"seed": -1}, 422, "invalid_request", "seed"),
-    (GEN, {"seed": 2**32}, 422, "invalid_request", "seed"),
-    (GEN, {"seed": 2**32 - 1, "n": 2}, 422, "invalid_request", "32 bits"),
-    (GEN, {"truncation": 0}, 422, "invalid_request", "truncation"),
-    (GEN, {"truncation": 1.5}, 422, "invalid_request", "truncation"),
-    (GEN, {"labels": 3}, 422, "invalid_request", "unconditional"),
-    (GEN, {"bogus": 1}, 422, "invalid_request", "bogus"),
-    (GEN, {"deadline_ms": 0}, 422, "invalid_request", "deadline_ms"),
-    (CGEN, {"labels": 10}, 422, "invalid_request", "out of range"),
-    (CGEN, {"labels": -1}, 422, "invalid_request", "out of range"),
-    (CGEN, {"labels": "zebra"}, 422, "invalid_request", "unknown class"),
-    (CGEN, {"labels": [1, 2], "n": 3}, 422, "invalid_request", "one per image"),
-    (CGEN, {"labels": True}, 422, "invalid_request", "labels"),
-    (CGEN, {"version": "9"}, 404, "unknown_model", "no version"),
-    ("/v1/models/nope/generate", {}, 404, "unknown_model", "served models"),
-    ("/v1/models/translate/generate", {}, 422, "wrong_kind", "translate"),
-    ("/v1/models/gen/translate", {"image": base64.b64encode(png(8, 8)).decode()}, 422, "wrong_kind", "generate"),
-    ("/v1/models/translate/translate", {"image": "%%%not base64"}, 400, "malformed_request", "base64"),
-    ("/v1/models/translate/translate", {"image": base64.b64encode(b"hello").decode()}, 422, "invalid_image", "png"),
-    ("/v1/models/translate/translate", {}, 422, "invalid_request", "image"),
-])
-def test_bad_json_requests(server: Server, path: str, body: dict[str, Any], status: int, kind: str,
-                           mentions: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "body", "status", "kind", "mentions"),
+    [
+        (GEN, {"n": 0}, 422, "invalid_request", "n"),
+        (GEN, {"n": 257}, 422, "invalid_request", "limit of 256"),
+        (GEN, {"n": "many"}, 422, "invalid_request", "n"),
+        (GEN, {"seed": -1}, 422, "invalid_request", "seed"),
+        (GEN, {"seed": 2**32}, 422, "invalid_request", "seed"),
+        (GEN, {"seed": 2**32 - 1, "n": 2}, 422, "invalid_request", "32 bits"),
+        (GEN, {"truncation": 0}, 422, "invalid_request", "truncation"),
+        (GEN, {"truncation": 1.5}, 422, "invalid_request", "truncation"),
+        (GEN, {"labels": 3}, 422, "invalid_request", "unconditional"),
+        (GEN, {"bogus": 1}, 422, "invalid_request", "bogus"),
+        (GEN, {"deadline_ms": 0}, 422, "invalid_request", "deadline_ms"),
+        (CGEN, {"labels": 10}, 422, "invalid_request", "out of range"),
+        (CGEN, {"labels": -1}, 422, "invalid_request", "out of range"),
+        (CGEN, {"labels": "zebra"}, 422, "invalid_request", "unknown class"),
+        (CGEN, {"labels": [1, 2], "n": 3}, 422, "invalid_request", "one per image"),
+        (CGEN, {"labels": True}, 422, "invalid_request", "labels"),
+        (CGEN, {"version": "9"}, 404, "unknown_model", "no version"),
+        ("/v1/models/nope/generate", {}, 404, "unknown_model", "served models"),
+        ("/v1/models/translate/generate", {}, 422, "wrong_kind", "translate"),
+        ("/v1/models/gen/translate", {"image": base64.b64encode(png(8, 8)).decode()}, 422, "wrong_kind", "generate"),
+        ("/v1/models/translate/translate", {"image": "%%%not base64"}, 400, "malformed_request", "base64"),
+        ("/v1/models/translate/translate", {"image": base64.b64encode(b"hello").decode()}, 422, "invalid_image", "png"),
+        ("/v1/models/translate/translate", {}, 422, "invalid_request", "image"),
+    ],
+)
+def test_bad_json_requests(
+    server: Server, path: str, body: dict[str, Any], status: int, kind: str, mentions: str
+) -> None:
     check(httpx.post(server.url + path, json=body), status, kind, mentions)
 
 
 def test_malformed_json_and_wrong_content_type(server: Server) -> None:
-    check(httpx.post(server.url + GEN, content=b'{"n": 2', headers={"content-type": "application/json"}),
-          400, "malformed_request", "not valid JSON")
-    check(httpx.post(server.url + GEN, content=b"n=2", headers={"content-type": "text/plain"}),
-          415, "unsupported_media_type", "application/json")
-    check(httpx.post(server.url + "/v1/models/translate/translate", content=png(8, 8),
-                     headers={"content-type": "image/png"}), 415, "unsupported_media_type", "multipart")
+    check(
+        httpx.post(server.url + GEN, content=b'{"n": 2', headers={"content-type": "application/json"}),
+        400,
+        "malformed_request",
+        "not valid JSON",
+    )
+    check(
+        httpx.post(server.url + GEN, content=b"n=2", headers={"content-type": "text/plain"}),
+        415,
+        "unsupported_media_type",
+        "application/json",
+    )
+    check(
+        httpx.post(
+            server.url + "/v1/models/translate/translate", content=png(8, 8), headers={"content-type": "image/png"}
+        ),
+        415,
+        "unsupported_media_type",
+        "multipart",
+    )
 
 
 def test_bad_uploads(server: Server) -> None:
     url = server.url + "/v1/models/translate/translate"
     check(httpx.post(url, files={"image": ("x.png", b"GIF89a not really", "image/png")}), 422, "invalid_image", "png")
     whole = png(64, 64, noise=True)
-    check(httpx.post(url, files={"image": ("x.png", whole[: len(whole) // 2], "image/png")}), 422, "invalid_image",
-          "truncated")
+    check(
+        httpx.post(url, files={"image": ("x.png", whole[: len(whole) // 2], "image/png")}),
+        422,
+        "invalid_image",
+        "truncated",
+    )
     check(httpx.post(url, files={"picture": ("x.png", whole, "image/png")}), 400, "malformed_request", "'image'")
-    check(httpx.post(url, content=b"--zz\r\nbroken", headers={"content-type": "multipart/form-data; boundary=zz"}),
-          400, "malformed_request", "multipart")
+    check(
+        httpx.post(url, content=b"--zz\r\nbroken", headers={"content-type": "multipart/form-data; boundary=zz"}),
+        400,
+        "malformed_request",
+        "multipart",
+    )
     bomb = png(5000, 5000)  # 25 M pixels in ~25 kB: over the 16 M-pixel default, refused before decoding
     assert len(bomb) < 100_000
     check(httpx.post(url, files={"image": ("bomb.png", bomb, "image/png")}), 413, "payload_too_large", "pixels")
-    check(httpx.post(url, files={"image": ("big.png", b"\0" * (11 * 1024 * 1024), "image/png")}), 413,
-          "payload_too_large", "limit")
+    check(
+        httpx.post(url, files={"image": ("big.png", b"\0" * (11 * 1024 * 1024), "image/png")}),
+        413,
+        "payload_too_large",
+        "limit",
+    )
 
 
 def test_unknown_names_routes_and_methods(server: Server) -> None:
@@ -102,26 +135,33 @@ def test_unknown_names_routes_and_methods(server: Server) -> None:
 
 def tensor(name: str = "z", shape: list[int] | None = None, datatype: str = "FP32", data: Any = None) -> dict[str, Any]:
     shape = shape or [1, 8]
-    return {"name": name, "shape": shape, "datatype": datatype, "data": [0.5] * int(np.prod(shape)) if data is None
-            else data}
+    return {
+        "name": name,
+        "shape": shape,
+        "datatype": datatype,
+        "data": [0.5] * int(np.prod(shape)) if data is None else data,
+    }
 
 
-@pytest.mark.parametrize(("model", "inputs", "mentions"), [
-    ("gen", [tensor(name="noise")], "takes exactly ['z']"),
-    ("gen", [tensor(), tensor(name="extra")], "takes exactly"),
-    ("gen", [tensor(shape=[1, 7])], "shape [1, 7]"),
-    ("gen", [tensor(shape=[8])], "shape [8]"),
-    ("gen", [tensor(datatype="INT64", data=[1] * 8)], "datatype INT64"),
-    ("gen", [tensor(data=[0.5] * 7)], "needs 8 values"),
-    ("gen", [tensor(data=["a"] * 8)], "numbers"),
-    ("gen", [tensor(data=[[0.5] * 3, [0.5] * 5])], "list of numbers"),
-    ("gen", [tensor(data=[1e39] * 8)], "infinite"),
-    ("gen", [tensor(shape=[257, 8])], "limit is 256"),
-    ("cgen", [tensor(), tensor("label", [1], "INT64", [10])], "0..9"),
-    ("cgen", [tensor(), tensor("label", [1], "INT64", [1.5])], "integers"),
-    ("cgen", [tensor(shape=[2, 8]), tensor("label", [1], "INT64", [1])], "same batch size"),
-    ("translate", [tensor("x", [1, 1, 4, 4])], "shape [1, 1, 4, 4]"),
-])
+@pytest.mark.parametrize(
+    ("model", "inputs", "mentions"),
+    [
+        ("gen", [tensor(name="noise")], "takes exactly ['z']"),
+        ("gen", [tensor(), tensor(name="extra")], "takes exactly"),
+        ("gen", [tensor(shape=[1, 7])], "shape [1, 7]"),
+        ("gen", [tensor(shape=[8])], "shape [8]"),
+        ("gen", [tensor(datatype="INT64", data=[1] * 8)], "datatype INT64"),
+        ("gen", [tensor(data=[0.5] * 7)], "needs 8 values"),
+        ("gen", [tensor(data=["a"] * 8)], "numbers"),
+        ("gen", [tensor(data=[[0.5] * 3, [0.5] * 5])], "list of numbers"),
+        ("gen", [tensor(data=[1e39] * 8)], "infinite"),
+        ("gen", [tensor(shape=[257, 8])], "limit is 256"),
+        ("cgen", [tensor(), tensor("label", [1], "INT64", [10])], "0..9"),
+        ("cgen", [tensor(), tensor("label", [1], "INT64", [1.5])], "integers"),
+        ("cgen", [tensor(shape=[2, 8]), tensor("label", [1], "INT64", [1])], "same batch size"),
+        ("translate", [tensor("x", [1, 1, 4, 4])], "shape [1, 1, 4, 4]"),
+    ],
+)
 def test_bad_v2_tensors(server: Server, model: str, inputs: list[dict[str, Any]], mentions: str) -> None:
     r = httpx.post(f"{server.url}/v2/models/{model}/infer", json={"inputs": inputs})
     check(r, 422, "invalid_request", mentions)
@@ -133,11 +173,19 @@ def test_bad_v2_bodies(server: Server) -> None:
     r = httpx.post(url, content=nan.encode(), headers={"content-type": "application/json"})
     assert r.status_code in (400, 422) and r.json()["type"] in ("malformed_request", "invalid_request"), r.text
     check(httpx.post(url, json={"inputs": []}), 422, "invalid_request", "inputs")
-    check(httpx.post(url, json={"inputs": [tensor()], "outputs": [{"name": "logits"}]}), 422, "invalid_request",
-          "unknown output")
+    check(
+        httpx.post(url, json={"inputs": [tensor()], "outputs": [{"name": "logits"}]}),
+        422,
+        "invalid_request",
+        "unknown output",
+    )
     # more values than 256 rows of 8 could ever hold: refused by size, before any parsing
-    check(httpx.post(url, json={"inputs": [tensor(shape=[1, 8], data=[0.5] * 200_000)]}), 413, "payload_too_large",
-          "at most 256 rows")
+    check(
+        httpx.post(url, json={"inputs": [tensor(shape=[1, 8], data=[0.5] * 200_000)]}),
+        413,
+        "payload_too_large",
+        "at most 256 rows",
+    )
 
 
 async def test_bad_requests_do_not_disturb_good_ones_sharing_their_batches(server: Server) -> None:

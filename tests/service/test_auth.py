@@ -15,8 +15,12 @@ KEY = "s3cret-key-for-tests"
 def test_api_key_protects_models_and_inference_only(start_server: Callable[..., Server], models_dir: Path) -> None:
     server = start_server(models_dir, env={"GANSERVE_API_KEY": KEY})
     gen = server.url + "/v1/models/gen/generate"
-    for headers in ({}, {"Authorization": "Bearer wrong-key-123"}, {"X-API-Key": KEY[:-1]},
-                    {"Authorization": f"Basic {KEY}"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-key-123"},
+        {"X-API-Key": KEY[:-1]},
+        {"Authorization": f"Basic {KEY}"},
+    ):
         r = httpx.post(gen, json={}, headers=headers)
         assert r.status_code == 401 and r.json()["type"] == "unauthorized", r.text
     assert httpx.get(server.url + "/v1/models").status_code == 401

@@ -71,9 +71,14 @@ async def make(metrics: Metrics) -> Iterator[Callable[..., Batcher]]:
     async def build(engine: Engine, **kw: object) -> Batcher:
         clock = kw.pop("clock", None) or ManualClock()
         assert isinstance(clock, ManualClock)
-        options: dict[str, object] = {"max_batch_size": 4, "max_queue_delay_s": 0.0, "capacity": 64,
-                                      "metrics": metrics.for_model("m"), "clock": clock,
-                                      "timer": clock.call_later} | kw
+        options: dict[str, object] = {
+            "max_batch_size": 4,
+            "max_queue_delay_s": 0.0,
+            "capacity": 64,
+            "metrics": metrics.for_model("m"),
+            "clock": clock,
+            "timer": clock.call_later,
+        } | kw
         batcher = Batcher(engine, **options)  # type: ignore[arg-type]
         await batcher.start()
         made.append(batcher)
@@ -148,8 +153,11 @@ async def test_items_of_different_shapes_never_share_a_batch(make: Callable[...,
     first = asyncio.ensure_future(batcher.run(rows(0)))
     await until(lambda: engine.sizes == [1])
     wide = {"x": np.ones((2, 3), np.float32)}
-    tasks = [asyncio.ensure_future(batcher.run(rows(1, 2))), asyncio.ensure_future(batcher.run(wide)),
-             asyncio.ensure_future(batcher.run(rows(3)))]
+    tasks = [
+        asyncio.ensure_future(batcher.run(rows(1, 2))),
+        asyncio.ensure_future(batcher.run(wide)),
+        asyncio.ensure_future(batcher.run(rows(3))),
+    ]
     await until(lambda: batcher.queued_items == 5)
     engine.release()
     await asyncio.gather(first, *tasks)
@@ -176,8 +184,9 @@ async def test_a_full_queue_refuses_at_once(make: Callable[..., Batcher], metric
     assert len(await batcher.run(rows(1, 2, 3, 4))) == 4  # and it serves again once there is room
 
 
-async def test_items_whose_deadline_passes_in_the_queue_never_run(make: Callable[..., Batcher],
-                                                                  metrics: Metrics) -> None:
+async def test_items_whose_deadline_passes_in_the_queue_never_run(
+    make: Callable[..., Batcher], metrics: Metrics
+) -> None:
     clock, engine = ManualClock(), Engine(held=True)
     batcher = await make(engine, clock=clock)
     first = asyncio.ensure_future(batcher.run(rows(0)))
@@ -212,8 +221,9 @@ async def test_cancelling_a_caller_drops_its_unstarted_items(make: Callable[...,
     assert engine.sizes == [1, 1] and counter(metrics, "cancelled") == 1
 
 
-async def test_a_failing_request_fails_alone_and_the_batcher_keeps_serving(make: Callable[..., Batcher],
-                                                                           metrics: Metrics) -> None:
+async def test_a_failing_request_fails_alone_and_the_batcher_keeps_serving(
+    make: Callable[..., Batcher], metrics: Metrics
+) -> None:
     def fragile(feeds: dict[str, np.ndarray]) -> np.ndarray:
         if (feeds["x"] < 0).any():
             raise RuntimeError("negative input breaks this model")
@@ -257,8 +267,10 @@ def dcgan() -> ort.InferenceSession:
 
 
 async def test_a_seeded_request_gives_identical_pngs_alone_and_inside_a_full_batch(
-        make: Callable[..., Batcher], dcgan: ort.InferenceSession) -> None:
+    make: Callable[..., Batcher], dcgan: ort.InferenceSession
+) -> None:
     """Noise depends only on (seed, i), and the engine's rows must not depend on batch size or position."""
+
     def run(feeds: dict[str, np.ndarray]) -> np.ndarray:
         out: np.ndarray = dcgan.run(None, {"z": feeds["x"]})[0]
         return out
@@ -285,7 +297,8 @@ async def test_a_seeded_request_gives_identical_pngs_alone_and_inside_a_full_bat
 
 
 async def test_stop_fails_running_and_queued_requests_instead_of_leaving_them_waiting(
-        make: Callable[..., Batcher]) -> None:
+    make: Callable[..., Batcher],
+) -> None:
     engine = Engine(held=True)
     batcher = await make(engine)
     running = asyncio.ensure_future(batcher.run(rows(0)))

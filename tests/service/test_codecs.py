@@ -43,8 +43,13 @@ def encoded(image: Image.Image, fmt: str = "PNG") -> bytes:
 
 
 def decode(data: bytes, **kw: object) -> np.ndarray:
-    options: dict[str, object] = {"channels": 1, "size": (8, 8), "value_range": (-1.0, 1.0), "max_bytes": 10**6,
-                                  "max_pixels": 10**6} | kw
+    options: dict[str, object] = {
+        "channels": 1,
+        "size": (8, 8),
+        "value_range": (-1.0, 1.0),
+        "max_bytes": 10**6,
+        "max_pixels": 10**6,
+    } | kw
     return decode_upload(data, **options)  # type: ignore[arg-type]
 
 
@@ -81,8 +86,13 @@ def test_long_base64_is_decoded_in_slices_with_the_same_result_and_errors(monkey
     text = base64.b64encode(data).decode()
     assert b64decode(text, "image") == data
     assert b64decode(base64.b64encode(data[:-1]).decode(), "image") == data[:-1]  # padding in the last slice
-    for odd in (text[:8] + "====" + text[12:], text[:20] + "*" + text[21:], text[:-1], text[:-4] + "A=AA",
-                text + "AAAA="):
+    for odd in (
+        text[:8] + "====" + text[12:],
+        text[:20] + "*" + text[21:],
+        text[:-1],
+        text[:-4] + "A=AA",
+        text + "AAAA=",
+    ):
         try:
             expected: bytes | str = base64.b64decode(odd, validate=True)
         except binascii.Error as e:

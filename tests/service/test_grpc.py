@@ -34,20 +34,26 @@ def cgen_inputs(z: np.ndarray, labels: np.ndarray) -> list[triton.InferInput]:
     return inputs
 
 
-def raw_infer(target: str, request: inference_pb2.ModelInferRequest,
-              metadata: tuple[tuple[str, str], ...] = ()) -> inference_pb2.ModelInferResponse:
+def raw_infer(
+    target: str, request: inference_pb2.ModelInferRequest, metadata: tuple[tuple[str, str], ...] = ()
+) -> inference_pb2.ModelInferResponse:
     """ModelInfer through a bare channel with the server's own messages (typed contents, hand-made mistakes)."""
     with grpc.insecure_channel(target) as channel:
-        call = channel.unary_unary(INFER, request_serializer=inference_pb2.ModelInferRequest.SerializeToString,
-                                   response_deserializer=inference_pb2.ModelInferResponse.FromString)
+        call = channel.unary_unary(
+            INFER,
+            request_serializer=inference_pb2.ModelInferRequest.SerializeToString,
+            response_deserializer=inference_pb2.ModelInferResponse.FromString,
+        )
         return call(request, metadata=metadata, timeout=30)  # type: ignore[no-any-return]
 
 
 def health(target: str, service: str = "") -> int:
     with grpc.insecure_channel(target) as channel:
-        check = channel.unary_unary("/grpc.health.v1.Health/Check",
-                                    request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
-                                    response_deserializer=health_pb2.HealthCheckResponse.FromString)
+        check = channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
         return int(check(health_pb2.HealthCheckRequest(service=service), timeout=10).status)
 
 
@@ -61,8 +67,10 @@ def test_tritonclient_grpc_matches_the_json_path_bit_for_bit(server: Server) -> 
     assert client.is_server_live() and client.is_server_ready() and client.is_model_ready("cgen")
     assert client.get_server_metadata().name == "ganserve"
     meta = client.get_model_metadata("cgen", model_version="1")
-    assert [(t.name, t.datatype, list(t.shape)) for t in meta.inputs] == [("z", "FP32", [-1, 8]),
-                                                                        ("label", "INT64", [-1])]
+    assert [(t.name, t.datatype, list(t.shape)) for t in meta.inputs] == [
+        ("z", "FP32", [-1, 8]),
+        ("label", "INT64", [-1]),
+    ]
     z = seeded_noise([21, 22], 8)
     result = client.infer("cgen", cgen_inputs(z, LABELS), request_id="r7")
     image = result.as_numpy("image")
@@ -79,8 +87,9 @@ def test_tritonclient_grpc_aio_concurrent_calls_share_batches_and_keep_their_bit
     async def run() -> list[bytes]:
         async with triton_aio.InferenceServerClient(server.grpc) as client:
             assert await client.is_model_ready("cgen")
-            results = await asyncio.gather(*[
-                client.infer("cgen", cgen_inputs(seeded_noise(s, 8), LABELS)) for s in seeds])
+            results = await asyncio.gather(
+                *[client.infer("cgen", cgen_inputs(seeded_noise(s, 8), LABELS)) for s in seeds]
+            )
         return [r.as_numpy("image").tobytes() for r in results]
 
     assert asyncio.run(run()) == want
@@ -105,28 +114,52 @@ def request_with(*tensors: tuple[str, str, list[int], bytes | None], model: str 
     return request
 
 
-@pytest.mark.parametrize(("request_", "code", "mentions"), [
-    (request_with(("z", "FP32", [1, 8], bytes(32)), model="nope"), grpc.StatusCode.NOT_FOUND, "unknown model 'nope'"),
-    (request_with(("z", "FP32", [1, 8], bytes(28))), grpc.StatusCode.INVALID_ARGUMENT, "input 'z': shape [1, 8]"),
-    (request_with(("z", "FP32", [1, 7], bytes(28))), grpc.StatusCode.INVALID_ARGUMENT, "input 'z' has shape [1, 7]"),
-    (request_with(("z", "INT64", [1, 8], bytes(64))), grpc.StatusCode.INVALID_ARGUMENT, "datatype INT64"),
-    (request_with(("z", "FP32", [1, 8], None)), grpc.StatusCode.INVALID_ARGUMENT, "input 'z' has no values"),
-    (request_with(("z", "FP32", [1, 8], bytes(32)), ("w", "FP32", [1, 8], None)), grpc.StatusCode.INVALID_ARGUMENT,
-     "raw_input_contents has 1 entries for 2 inputs"),
-    (request_with(("z", "FP32", [1, 8], np.full(8, np.nan, "<f4").tobytes())), grpc.StatusCode.INVALID_ARGUMENT,
-     "NaN"),
-    (request_with(("z", "FP32", [1, 8], bytes(32)), ("label", "INT64", [1], bytes(8))),
-     grpc.StatusCode.INVALID_ARGUMENT, "takes exactly ['z']"),
-])
+@pytest.mark.parametrize(
+    ("request_", "code", "mentions"),
+    [
+        (
+            request_with(("z", "FP32", [1, 8], bytes(32)), model="nope"),
+            grpc.StatusCode.NOT_FOUND,
+            "unknown model 'nope'",
+        ),
+        (request_with(("z", "FP32", [1, 8], bytes(28))), grpc.StatusCode.INVALID_ARGUMENT, "input 'z': shape [1, 8]"),
+        (
+            request_with(("z", "FP32", [1, 7], bytes(28))),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "input 'z' has shape [1, 7]",
+        ),
+        (request_with(("z", "INT64", [1, 8], bytes(64))), grpc.StatusCode.INVALID_ARGUMENT, "datatype INT64"),
+        (request_with(("z", "FP32", [1, 8], None)), grpc.StatusCode.INVALID_ARGUMENT, "input 'z' has no values"),
+        (
+            request_with(("z", "FP32", [1, 8], bytes(32)), ("w", "FP32", [1, 8], None)),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "raw_input_contents has 1 entries for 2 inputs",
+        ),
+        (
+            request_with(("z", "FP32", [1, 8], np.full(8, np.nan, "<f4").tobytes())),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "NaN",
+        ),
+        (
+            request_with(("z", "FP32", [1, 8], bytes(32)), ("label", "INT64", [1], bytes(8))),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "takes exactly ['z']",
+        ),
+    ],
+)
 def test_bad_calls_get_the_mapped_status_with_a_message_that_says_what_to_fix(
-        server: Server, request_: Any, code: grpc.StatusCode, mentions: str) -> None:
+    server: Server, request_: Any, code: grpc.StatusCode, mentions: str
+) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         raw_infer(server.grpc, request_)
     error: Any = caught.value
     assert error.code() == code and mentions.lower() in error.details().lower(), error.details()
     kind = dict(error.trailing_metadata())["ganserve-error-type"]  # the JSON "type" the same mistake gets over HTTP
-    assert kind == "unknown_model" if code == grpc.StatusCode.NOT_FOUND else kind in ("invalid_request",
-                                                                                       "malformed_request")
+    assert (
+        kind == "unknown_model"
+        if code == grpc.StatusCode.NOT_FOUND
+        else kind in ("invalid_request", "malformed_request")
+    )
     z = seeded_noise([1], 8)
     assert image_of(raw_infer(server.grpc, request_with(("z", "FP32", [1, 8], z.tobytes())))).shape == (1, 1, 8, 8)
 
@@ -159,8 +192,11 @@ def test_grpc_calls_are_in_the_metrics_under_their_own_endpoint(server: Server) 
 def test_calls_carry_a_request_id_and_get_an_access_line(server: Server) -> None:
     request = request_with(("z", "FP32", [1, 8], bytes(32)))
     with grpc.insecure_channel(server.grpc) as channel:
-        call = channel.unary_unary(INFER, request_serializer=inference_pb2.ModelInferRequest.SerializeToString,
-                                   response_deserializer=inference_pb2.ModelInferResponse.FromString)
+        call = channel.unary_unary(
+            INFER,
+            request_serializer=inference_pb2.ModelInferRequest.SerializeToString,
+            response_deserializer=inference_pb2.ModelInferResponse.FromString,
+        )
         _, mine = call.with_call(request, metadata=(("x-request-id", "grpc-call-7"),), timeout=30)
         _, unsafe = call.with_call(request, metadata=(("x-request-id", "two words"),), timeout=30)
     assert dict(mine.initial_metadata())["x-request-id"] == "grpc-call-7"
@@ -179,8 +215,9 @@ def test_health_service_for_kubernetes_probes(server: Server) -> None:
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
 
 
-def test_api_key_from_metadata_guards_every_call_but_health(start_server: Callable[..., Server],
-                                                           models_dir: Path) -> None:
+def test_api_key_from_metadata_guards_every_call_but_health(
+    start_server: Callable[..., Server], models_dir: Path
+) -> None:
     key = "s3cret-key-for-grpc"
     server = start_server(models_dir, env={"GANSERVE_API_KEY": key})
     z = request_with(("z", "FP32", [1, 8], bytes(32)))

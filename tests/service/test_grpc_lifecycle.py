@@ -77,12 +77,19 @@ def test_the_http_timeout_parameter_is_the_requests_deadline_too(slow_server: Se
     client.close()
 
 
-def test_a_full_queue_is_refused_at_once_with_the_configured_code(start_server: Callable[..., Server],
-                                                                 tmp_path: Path) -> None:
+def test_a_full_queue_is_refused_at_once_with_the_configured_code(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
     write_generator(tmp_path / "models", "slow", slow=1024)
-    server = start_server(tmp_path / "models", env={"GANSERVE_MAX_BATCH_SIZE": "1", "GANSERVE_QUEUE_CAPACITY": "8",
-                                                     "GANSERVE_MAX_IMAGES_PER_REQUEST": "8",
-                                                     "GANSERVE_OVERLOAD_STATUS": "429"})
+    server = start_server(
+        tmp_path / "models",
+        env={
+            "GANSERVE_MAX_BATCH_SIZE": "1",
+            "GANSERVE_QUEUE_CAPACITY": "8",
+            "GANSERVE_MAX_IMAGES_PER_REQUEST": "8",
+            "GANSERVE_OVERLOAD_STATUS": "429",
+        },
+    )
     busy = threading.Thread(target=triton.InferenceServerClient(server.grpc).infer, args=("slow", z_input(8)))
     busy.start()
     wait_for(lambda: metric(server, "ganserve_queue_items") >= 1)
@@ -101,9 +108,11 @@ def test_a_full_queue_is_refused_at_once_with_the_configured_code(start_server: 
 def watch(target: str) -> Iterator[int]:
     """The statuses grpc.health.v1's Watch streams for the whole server."""
     with grpc.insecure_channel(target) as channel:
-        stream = channel.unary_stream("/grpc.health.v1.Health/Watch",
-                                      request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
-                                      response_deserializer=health_pb2.HealthCheckResponse.FromString)
+        stream = channel.unary_stream(
+            "/grpc.health.v1.Health/Watch",
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
         for response in stream(health_pb2.HealthCheckRequest(), timeout=60):
             yield int(response.status)
 
@@ -128,7 +137,8 @@ def test_a_cancelled_call_drops_its_queued_items(slow_server: Server) -> None:
 
 
 def test_sigterm_turns_health_not_serving_refuses_new_calls_and_finishes_accepted_ones(
-        start_server: Callable[..., Server], tmp_path: Path) -> None:
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
     write_generator(tmp_path / "models", "slow", slow=1024)
     server = start_server(tmp_path / "models", env={"GANSERVE_MAX_BATCH_SIZE": "1", "GANSERVE_DRAIN_TIMEOUT_S": "60"})
     client = triton.InferenceServerClient(server.grpc)

@@ -33,8 +33,11 @@ def refusal(call: Callable[[], object]) -> InferenceServerException:
 
 def test_control_off_is_a_failed_precondition_that_says_how_to_enable(server: Server) -> None:
     client = triton.InferenceServerClient(server.grpc)
-    for call in (client.get_model_repository_index, lambda: client.load_model("gen"),
-                 lambda: client.unload_model("gen")):
+    for call in (
+        client.get_model_repository_index,
+        lambda: client.load_model("gen"),
+        lambda: client.unload_model("gen"),
+    ):
         error = refusal(call)
         assert error.status() == "StatusCode.FAILED_PRECONDITION"
         assert "GANSERVE_MODEL_CONTROL=explicit" in error.message()
@@ -46,7 +49,10 @@ def test_index_load_a_new_version_unload_and_reload(start_server: Callable[..., 
     client = triton.InferenceServerClient(server.grpc)
     index = client.get_model_repository_index(as_json=True)["models"]
     assert {(m["name"], m["version"], m["state"]) for m in index} == {
-        ("cgen", "1", "READY"), ("gen", "1", "READY"), ("translate", "1", "READY")}
+        ("cgen", "1", "READY"),
+        ("gen", "1", "READY"),
+        ("translate", "1", "READY"),
+    }
     first = client.infer("gen", z_input(), model_version="1").as_numpy("image")
 
     write_generator(models_dir, "gen", version="2", seed=1)
@@ -64,8 +70,8 @@ def test_index_load_a_new_version_unload_and_reload(start_server: Callable[..., 
         ready_only = channel.unary_unary(
             "/inference.GRPCInferenceService/RepositoryIndex",
             request_serializer=inference_pb2.RepositoryIndexRequest.SerializeToString,
-            response_deserializer=inference_pb2.RepositoryIndexResponse.FromString)(
-            inference_pb2.RepositoryIndexRequest(ready=True), timeout=30)
+            response_deserializer=inference_pb2.RepositoryIndexResponse.FromString,
+        )(inference_pb2.RepositoryIndexRequest(ready=True), timeout=30)
     assert [m.name for m in ready_only.models] == ["cgen", "translate"]
 
     client.load_model("gen")
@@ -85,8 +91,7 @@ def test_poll_mode_shows_the_index_and_refuses_loads(start_server: Callable[...,
     client.close()
 
 
-def test_the_admin_key_guards_the_repository_calls_only(start_server: Callable[..., Server],
-                                                       models_dir: Path) -> None:
+def test_the_admin_key_guards_the_repository_calls_only(start_server: Callable[..., Server], models_dir: Path) -> None:
     admin = "admin-key-for-the-repo"
     server = start_server(models_dir, env=EXPLICIT | {"GANSERVE_ADMIN_KEY": admin})
     client = triton.InferenceServerClient(server.grpc)

@@ -37,11 +37,13 @@ def slow_models(tmp_path: Path) -> Path:
 
 
 def test_sigterm_drains_in_flight_requests_refuses_new_ones_and_exits_0(
-        start_server: Callable[..., Server], slow_models: Path) -> None:
+    start_server: Callable[..., Server], slow_models: Path
+) -> None:
     server = start_server(slow_models, env={"GANSERVE_MAX_BATCH_SIZE": "1", "GANSERVE_DRAIN_TIMEOUT_S": "60"})
     result: dict[str, httpx.Response] = {}
-    worker = threading.Thread(target=lambda: result.update(
-        r=httpx.post(server.url + SLOW, json={"n": 12, "seed": 1}, timeout=60)))
+    worker = threading.Thread(
+        target=lambda: result.update(r=httpx.post(server.url + SLOW, json={"n": 12, "seed": 1}, timeout=60))
+    )
     worker.start()
     wait_for(lambda: queued(server) >= 1)  # one image running, the rest queued behind it
     server.terminate()
@@ -67,18 +69,24 @@ def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def test_requests_past_their_deadline_get_504_and_never_run(slow_server: Server) -> None:
     before = httpx.get(slow_server.url + "/metrics").text
-    busy = threading.Thread(target=httpx.post, args=(slow_server.url + SLOW,),
-                            kwargs={"json": {"n": 12}, "timeout": 60})
+    busy = threading.Thread(
+        target=httpx.post, args=(slow_server.url + SLOW,), kwargs={"json": {"n": 12}, "timeout": 60}
+    )
     busy.start()
     wait_for(lambda: queued(slow_server) >= 8)  # plenty of work still ahead of the next request
     late = httpx.post(slow_server.url + SLOW, json={"n": 3, "deadline_ms": 50})
     assert late.status_code == 504 and late.json()["type"] == "deadline_exceeded"
     busy.join(60)
     after = httpx.get(slow_server.url + "/metrics").text
-    assert samples(after, "ganserve_requests_rejected_total", model="slow", reason="expired") - samples(
-        before, "ganserve_requests_rejected_total", model="slow", reason="expired") == 1
-    assert samples(after, "ganserve_images_total", model="slow") - samples(before, "ganserve_images_total",
-                                                                          model="slow") == 12
+    assert (
+        samples(after, "ganserve_requests_rejected_total", model="slow", reason="expired")
+        - samples(before, "ganserve_requests_rejected_total", model="slow", reason="expired")
+        == 1
+    )
+    assert (
+        samples(after, "ganserve_images_total", model="slow") - samples(before, "ganserve_images_total", model="slow")
+        == 12
+    )
 
 
 def test_a_disconnected_clients_queued_items_are_dropped(slow_server: Server) -> None:
@@ -86,36 +94,58 @@ def test_a_disconnected_clients_queued_items_are_dropped(slow_server: Server) ->
     host, port = slow_server.url.removeprefix("http://").split(":")
     body = b'{"n": 5}'
     with socket.create_connection((host, int(port))) as sock:  # a client that gives up before its answer
-        sock.sendall(b"POST " + SLOW.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        sock.sendall(
+            b"POST " + SLOW.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
         wait_for(lambda: queued(slow_server) >= 3)  # its first image is running, the others wait
     wait_for(lambda: queued(slow_server) == 0)
     after = httpx.get(slow_server.url + "/metrics").text
-    assert samples(after, "ganserve_requests_rejected_total", model="slow", reason="cancelled") - samples(
-        before, "ganserve_requests_rejected_total", model="slow", reason="cancelled") == 1
-    assert samples(after, "ganserve_images_total", model="slow") - samples(before, "ganserve_images_total",
-                                                                          model="slow") < 5
+    assert (
+        samples(after, "ganserve_requests_rejected_total", model="slow", reason="cancelled")
+        - samples(before, "ganserve_requests_rejected_total", model="slow", reason="cancelled")
+        == 1
+    )
+    assert (
+        samples(after, "ganserve_images_total", model="slow") - samples(before, "ganserve_images_total", model="slow")
+        < 5
+    )
 
 
 def test_a_client_that_leaves_while_sending_its_body_is_counted_as_cancelled_without_a_traceback(
-        slow_server: Server) -> None:
+    slow_server: Server,
+) -> None:
     def cancelled() -> float:
-        return samples(httpx.get(slow_server.url + "/metrics").text, "ganserve_requests_rejected_total",
-                       model="slow", reason="cancelled")
+        return samples(
+            httpx.get(slow_server.url + "/metrics").text,
+            "ganserve_requests_rejected_total",
+            model="slow",
+            reason="cancelled",
+        )
 
     before = cancelled()
     host, port = slow_server.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as sock:  # promises 100 bytes, sends 9, hangs up
-        sock.sendall(b"POST " + SLOW.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 100\r\n\r\n{\"n\": 1, ")
+        sock.sendall(
+            b"POST " + SLOW.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"n": 1, '
+        )
     wait_for(lambda: cancelled() == before + 1)
     assert "Traceback" not in slow_server.log() and "unhandled" not in slow_server.log()
 
 
 def test_a_full_queue_is_refused_at_once_with_the_configured_status(
-        start_server: Callable[..., Server], slow_models: Path) -> None:
-    server = start_server(slow_models, env={"GANSERVE_MAX_BATCH_SIZE": "1", "GANSERVE_QUEUE_CAPACITY": "8",
-                                            "GANSERVE_MAX_IMAGES_PER_REQUEST": "8", "GANSERVE_OVERLOAD_STATUS": "429"})
+    start_server: Callable[..., Server], slow_models: Path
+) -> None:
+    server = start_server(
+        slow_models,
+        env={
+            "GANSERVE_MAX_BATCH_SIZE": "1",
+            "GANSERVE_QUEUE_CAPACITY": "8",
+            "GANSERVE_MAX_IMAGES_PER_REQUEST": "8",
+            "GANSERVE_OVERLOAD_STATUS": "429",
+        },
+    )
     busy = threading.Thread(target=httpx.post, args=(server.url + SLOW,), kwargs={"json": {"n": 8}, "timeout": 60})
     busy.start()
     # >= 1 rather than an exact count: on a loaded machine the poll may miss any one value as items drain
@@ -124,5 +154,12 @@ def test_a_full_queue_is_refused_at_once_with_the_configured_status(
     assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 30  # adaptive, bounded
     assert refused.json()["type"] == "queue_full"
     busy.join(60)
-    assert samples(httpx.get(server.url + "/metrics").text, "ganserve_requests_rejected_total", model="slow",
-                   reason="queue_full") == 1
+    assert (
+        samples(
+            httpx.get(server.url + "/metrics").text,
+            "ganserve_requests_rejected_total",
+            model="slow",
+            reason="queue_full",
+        )
+        == 1
+    )

@@ -68,9 +68,12 @@ def test_shipped_models_give_the_same_rows_at_any_batch_size_and_position(manife
     feeds = dummy_feeds(manifest, 64)
     rng = np.random.default_rng(0)
     for name, value in feeds.items():
-        feeds[name] = (rng.integers(0, manifest.num_classes or 1, value.shape) if value.dtype == np.int64
-                       else rng.uniform(-1, 1, value.shape)).astype(value.dtype)
+        feeds[name] = (
+            rng.integers(0, manifest.num_classes or 1, value.shape)
+            if value.dtype == np.int64
+            else rng.uniform(-1, 1, value.shape)
+        ).astype(value.dtype)
     full = runtime.run(feeds)
     for size, start in ((1, 0), (1, 63), (7, 30), (33, 31)):
-        rows = runtime.run({k: v[start:start + size] for k, v in feeds.items()})
-        assert np.array_equal(rows, full[start:start + size]), (size, start)
+        rows = runtime.run({k: v[start : start + size] for k, v in feeds.items()})
+        assert np.array_equal(rows, full[start : start + size]), (size, start)

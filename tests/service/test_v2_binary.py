@@ -21,16 +21,30 @@ LABELS = np.array([3, 7], np.int64)
 
 def json_path(server: Server, z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """The reference: plain JSON in, JSON out, read back exactly as the server wrote the floats."""
-    r = httpx.post(server.url + "/v2/models/cgen/infer", json={"inputs": [
-        {"name": "z", "shape": list(z.shape), "datatype": "FP32", "data": z.ravel().tolist()},
-        {"name": "label", "shape": list(labels.shape), "datatype": "INT64", "data": labels.tolist()}]})
+    r = httpx.post(
+        server.url + "/v2/models/cgen/infer",
+        json={
+            "inputs": [
+                {"name": "z", "shape": list(z.shape), "datatype": "FP32", "data": z.ravel().tolist()},
+                {"name": "label", "shape": list(labels.shape), "datatype": "INT64", "data": labels.tolist()},
+            ]
+        },
+    )
     assert r.status_code == 200, r.text
     out = r.json()["outputs"][0]
     return np.asarray(out["data"], np.float32).reshape(out["shape"])
 
 
-def triton_infer(client: triton.InferenceServerClient, z: np.ndarray, labels: np.ndarray, *, z_binary: bool,
-                 label_binary: bool, out_binary: bool | None, **kw: Any) -> np.ndarray:
+def triton_infer(
+    client: triton.InferenceServerClient,
+    z: np.ndarray,
+    labels: np.ndarray,
+    *,
+    z_binary: bool,
+    label_binary: bool,
+    out_binary: bool | None,
+    **kw: Any,
+) -> np.ndarray:
     inputs = [triton.InferInput("z", list(z.shape), "FP32"), triton.InferInput("label", list(labels.shape), "INT64")]
     inputs[0].set_data_from_numpy(z, binary_data=z_binary)
     inputs[1].set_data_from_numpy(labels, binary_data=label_binary)
@@ -48,14 +62,18 @@ def client(server: Server) -> Any:
     c.close()
 
 
-@pytest.mark.parametrize(("z_binary", "label_binary", "out_binary"), [
-    (True, True, None),  # tritonclient's defaults: binary in, and binary_data_output for every output
-    (False, False, False),  # JSON tensors both ways
-    (True, False, False),  # mixed inputs, JSON answer
-    (False, True, True),  # mixed inputs, binary answer asked for on the output
-])
-def test_tritonclient_http_matches_the_json_path_bit_for_bit(server: Server, client: Any, z_binary: bool,
-                                                             label_binary: bool, out_binary: bool | None) -> None:
+@pytest.mark.parametrize(
+    ("z_binary", "label_binary", "out_binary"),
+    [
+        (True, True, None),  # tritonclient's defaults: binary in, and binary_data_output for every output
+        (False, False, False),  # JSON tensors both ways
+        (True, False, False),  # mixed inputs, JSON answer
+        (False, True, True),  # mixed inputs, binary answer asked for on the output
+    ],
+)
+def test_tritonclient_http_matches_the_json_path_bit_for_bit(
+    server: Server, client: Any, z_binary: bool, label_binary: bool, out_binary: bool | None
+) -> None:
     z = seeded_noise([11, 12], 8)
     want = json_path(server, z, LABELS)
     got = triton_infer(client, z, LABELS, z_binary=z_binary, label_binary=label_binary, out_binary=out_binary)
@@ -67,11 +85,14 @@ def test_tritonclient_http_metadata_health_and_compressed_bodies(server: Server,
     assert client.is_server_live() and client.is_server_ready() and client.is_model_ready("cgen")
     assert "binary_tensor_data" in client.get_server_metadata()["extensions"]
     meta = client.get_model_metadata("cgen", model_version="1")
-    assert [(t["name"], t["datatype"], t["shape"]) for t in meta["inputs"]] == [("z", "FP32", [-1, 8]),
-                                                                                ("label", "INT64", [-1])]
+    assert [(t["name"], t["datatype"], t["shape"]) for t in meta["inputs"]] == [
+        ("z", "FP32", [-1, 8]),
+        ("label", "INT64", [-1]),
+    ]
     z = seeded_noise([5, 6], 8)
-    got = triton_infer(client, z, LABELS, z_binary=True, label_binary=True, out_binary=None,
-                       request_compression_algorithm="gzip")
+    got = triton_infer(
+        client, z, LABELS, z_binary=True, label_binary=True, out_binary=None, request_compression_algorithm="gzip"
+    )
     assert got.tobytes() == json_path(server, z, LABELS).tobytes()
 
 
@@ -93,19 +114,23 @@ Z = {"name": "z", "shape": [1, 8], "datatype": "FP32", "parameters": {"binary_da
 ZEROS = bytes(32)
 
 
-@pytest.mark.parametrize(("content", "headers", "mentions"), [
-    (b'{"inputs": []}', {"Inference-Header-Content-Length": "999"}, "body has only 14 bytes"),
-    (b'{"inputs": []}', {"Inference-Header-Content-Length": "-3"}, "Inference-Header-Content-Length must be"),
-    (*body([Z], ZEROS[:16]), "input 'z': its 32 bytes of binary data run past the end"),
-    (*body([Z], ZEROS + b"\0"), "1 bytes after the last binary tensor"),
-    (*body([{**Z, "parameters": {"binary_data_size": 28}}], ZEROS[:28]), "input 'z': shape [1, 8] of FP32 is 32"),
-    (*body([{**Z, "data": [0.0] * 8}], ZEROS), "input 'z' has both"),
-    (*body([{**Z, "parameters": {}}], b""), "input 'z' has no data"),
-    (*body([{**Z, "parameters": {"binary_data_size": "32"}}], ZEROS), "input 'z': binary_data_size"),
-    (*body([Z], ZEROS)[:1], {}, "Inference-Header-Content-Length"),  # binary bytes but no header
-])
-def test_malformed_binary_bodies_are_400s_that_name_the_tensor(server: Server, content: bytes,
-                                                              headers: dict[str, str], mentions: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "headers", "mentions"),
+    [
+        (b'{"inputs": []}', {"Inference-Header-Content-Length": "999"}, "body has only 14 bytes"),
+        (b'{"inputs": []}', {"Inference-Header-Content-Length": "-3"}, "Inference-Header-Content-Length must be"),
+        (*body([Z], ZEROS[:16]), "input 'z': its 32 bytes of binary data run past the end"),
+        (*body([Z], ZEROS + b"\0"), "1 bytes after the last binary tensor"),
+        (*body([{**Z, "parameters": {"binary_data_size": 28}}], ZEROS[:28]), "input 'z': shape [1, 8] of FP32 is 32"),
+        (*body([{**Z, "data": [0.0] * 8}], ZEROS), "input 'z' has both"),
+        (*body([{**Z, "parameters": {}}], b""), "input 'z' has no data"),
+        (*body([{**Z, "parameters": {"binary_data_size": "32"}}], ZEROS), "input 'z': binary_data_size"),
+        (*body([Z], ZEROS)[:1], {}, "Inference-Header-Content-Length"),  # binary bytes but no header
+    ],
+)
+def test_malformed_binary_bodies_are_400s_that_name_the_tensor(
+    server: Server, content: bytes, headers: dict[str, str], mentions: str
+) -> None:
     r = httpx.post(server.url + "/v2/models/gen/infer", content=content, headers=headers)
     assert r.status_code == 400, r.text
     assert r.json()["type"] == "malformed_request" and mentions.lower() in r.json()["error"].lower(), r.json()
@@ -126,6 +151,8 @@ def test_binary_answer_is_the_json_header_then_little_endian_bytes(server: Serve
 
 
 def json_gen(server: Server, z: np.ndarray) -> list[float]:
-    r = httpx.post(server.url + "/v2/models/gen/infer", json={"inputs": [
-        {"name": "z", "shape": [1, 8], "datatype": "FP32", "data": z.ravel().tolist()}]})
+    r = httpx.post(
+        server.url + "/v2/models/gen/infer",
+        json={"inputs": [{"name": "z", "shape": [1, 8], "datatype": "FP32", "data": z.ravel().tolist()}]},
+    )
     return [float(np.float32(v)) for v in r.json()["outputs"][0]["data"]]

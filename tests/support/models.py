@@ -29,8 +29,9 @@ def _weights(rng: np.random.Generator, shape: tuple[int, ...], name: str, scale:
     return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
 
 
-def _model(nodes: list[onnx.NodeProto], inputs: list[onnx.ValueInfoProto],
-           init: list[onnx.TensorProto]) -> onnx.ModelProto:
+def _model(
+    nodes: list[onnx.NodeProto], inputs: list[onnx.ValueInfoProto], init: list[onnx.TensorProto]
+) -> onnx.ModelProto:
     out = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 1, None, None])
     graph = helper.make_graph(nodes, "g", inputs, [out], init)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="tests")
@@ -39,20 +40,26 @@ def _model(nodes: list[onnx.NodeProto], inputs: list[onnx.ValueInfoProto],
     return model
 
 
-def tiny_generator(latent: int = LATENT, size: int = SIZE, num_classes: int | None = None,
-                   seed: int = 0) -> onnx.ModelProto:
+def tiny_generator(
+    latent: int = LATENT, size: int = SIZE, num_classes: int | None = None, seed: int = 0
+) -> onnx.ModelProto:
     """z (B, latent) [+ label (B,) int64] -> tanh(z W + b [+ E[label]]) reshaped to (B, 1, size, size)."""
     rng = np.random.default_rng(seed)
-    init = [_weights(rng, (latent, size * size), "W"), _weights(rng, (size * size,), "b"),
-            numpy_helper.from_array(np.array([-1, 1, size, size], np.int64), "shape")]
+    init = [
+        _weights(rng, (latent, size * size), "W"),
+        _weights(rng, (size * size,), "b"),
+        numpy_helper.from_array(np.array([-1, 1, size, size], np.int64), "shape"),
+    ]
     inputs = [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", latent])]
     nodes = [helper.make_node("MatMul", ["z", "W"], ["zw"]), helper.make_node("Add", ["zw", "b"], ["h"])]
     last = "h"
     if num_classes is not None:
         init.append(_weights(rng, (num_classes, size * size), "E", scale=1.0))
         inputs.append(helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"]))
-        nodes += [helper.make_node("Gather", ["E", "label"], ["e"], axis=0),
-                  helper.make_node("Add", ["h", "e"], ["he"])]
+        nodes += [
+            helper.make_node("Gather", ["E", "label"], ["e"], axis=0),
+            helper.make_node("Add", ["h", "e"], ["he"]),
+        ]
         last = "he"
     nodes += [helper.make_node("Tanh", [last], ["t"]), helper.make_node("Reshape", ["t", "shape"], ["image"])]
     return _model(nodes, inputs, init)
@@ -61,17 +68,26 @@ def tiny_generator(latent: int = LATENT, size: int = SIZE, num_classes: int | No
 def dcgan_generator(latent: int = 64, seed: int = 0) -> onnx.ModelProto:
     """A DCGAN-sized generator: z (B, 64) -> Gemm -> 256x4x4 -> ConvT x3 -> (B, 1, 32, 32), ~35 MFLOP/image."""
     rng = np.random.default_rng(seed)
-    init = [_weights(rng, (latent, 256 * 16), "W0", 0.05), _weights(rng, (256 * 16,), "b0", 0.05),
-            numpy_helper.from_array(np.array([-1, 256, 4, 4], np.int64), "s0"),
-            _weights(rng, (256, 128, 4, 4), "W1", 0.05), _weights(rng, (128, 64, 4, 4), "W2", 0.05),
-            _weights(rng, (64, 1, 4, 4), "W3", 0.05)]
+    init = [
+        _weights(rng, (latent, 256 * 16), "W0", 0.05),
+        _weights(rng, (256 * 16,), "b0", 0.05),
+        numpy_helper.from_array(np.array([-1, 256, 4, 4], np.int64), "s0"),
+        _weights(rng, (256, 128, 4, 4), "W1", 0.05),
+        _weights(rng, (128, 64, 4, 4), "W2", 0.05),
+        _weights(rng, (64, 1, 4, 4), "W3", 0.05),
+    ]
     conv = {"kernel_shape": [4, 4], "strides": [2, 2], "pads": [1, 1, 1, 1]}
     nodes = [
-        helper.make_node("MatMul", ["z", "W0"], ["m0"]), helper.make_node("Add", ["m0", "b0"], ["a0"]),
-        helper.make_node("Relu", ["a0"], ["r0"]), helper.make_node("Reshape", ["r0", "s0"], ["x0"]),
-        helper.make_node("ConvTranspose", ["x0", "W1"], ["c1"], **conv), helper.make_node("Relu", ["c1"], ["x1"]),
-        helper.make_node("ConvTranspose", ["x1", "W2"], ["c2"], **conv), helper.make_node("Relu", ["c2"], ["x2"]),
-        helper.make_node("ConvTranspose", ["x2", "W3"], ["c3"], **conv), helper.make_node("Tanh", ["c3"], ["image"]),
+        helper.make_node("MatMul", ["z", "W0"], ["m0"]),
+        helper.make_node("Add", ["m0", "b0"], ["a0"]),
+        helper.make_node("Relu", ["a0"], ["r0"]),
+        helper.make_node("Reshape", ["r0", "s0"], ["x0"]),
+        helper.make_node("ConvTranspose", ["x0", "W1"], ["c1"], **conv),
+        helper.make_node("Relu", ["c1"], ["x1"]),
+        helper.make_node("ConvTranspose", ["x1", "W2"], ["c2"], **conv),
+        helper.make_node("Relu", ["c2"], ["x2"]),
+        helper.make_node("ConvTranspose", ["x2", "W3"], ["c3"], **conv),
+        helper.make_node("Tanh", ["c3"], ["image"]),
     ]
     return _model(nodes, [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", latent])], init)
 
@@ -86,7 +102,8 @@ def slow_generator(latent: int = LATENT, size: int = SIZE, work: int = 256, seed
         *base.initializer,
         numpy_helper.from_array(np.array([-1, 1, 1, 1], np.int64), "s1"),
         numpy_helper.from_array(np.array([1, 16, work, work], np.int64), "big"),
-        _weights(rng, (16, 16, 3, 3), "K1", 0.1), _weights(rng, (16, 16, 3, 3), "K2", 0.1),
+        _weights(rng, (16, 16, 3, 3), "K1", 0.1),
+        _weights(rng, (16, 16, 3, 3), "K2", 0.1),
         numpy_helper.from_array(np.array([1], np.int64), "ax1"),
         numpy_helper.from_array(np.float32(1e-6), "eps"),
     ]
@@ -100,7 +117,8 @@ def slow_generator(latent: int = LATENT, size: int = SIZE, work: int = 256, seed
         helper.make_node("Conv", ["c1", "K2"], ["c2"], pads=[1, 1, 1, 1]),
         helper.make_node("ReduceMean", ["c2", "ax1"], ["m"], keepdims=1),
         helper.make_node("AveragePool", ["m"], ["p"], kernel_shape=[stride, stride], strides=[stride, stride]),
-        helper.make_node("Mul", ["p", "eps"], ["small"]), helper.make_node("Add", ["img0", "small"], ["image"]),
+        helper.make_node("Mul", ["p", "eps"], ["small"]),
+        helper.make_node("Add", ["img0", "small"], ["image"]),
     ]
     return _model(nodes, [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", latent])], init)
 
@@ -125,8 +143,16 @@ def write_model(models_dir: Path, name: str, model: onnx.ModelProto, version: st
     return version_dir
 
 
-def write_generator(models_dir: Path, name: str, *, version: str = "1", num_classes: int | None = None,
-                    dcgan: bool = False, slow: int = 0, seed: int = 0) -> Path:
+def write_generator(
+    models_dir: Path,
+    name: str,
+    *,
+    version: str = "1",
+    num_classes: int | None = None,
+    dcgan: bool = False,
+    slow: int = 0,
+    seed: int = 0,
+) -> Path:
     """A generator model: tiny (default), DCGAN-sized (`dcgan=True`), or deliberately slow (`slow=<work size>`)."""
     latent, size = (64, 32) if dcgan else (LATENT, SIZE)
     if dcgan:
@@ -141,18 +167,28 @@ def write_generator(models_dir: Path, name: str, *, version: str = "1", num_clas
         inputs["label"] = {"name": "label", "dtype": "int64", "shape": ["batch"]}
         extra = {"num_classes": num_classes, "class_names": [f"c{i}" for i in range(num_classes)]}
     return write_model(
-        models_dir, name, model, version=version,
+        models_dir,
+        name,
+        model,
+        version=version,
         kind="conditional" if num_classes is not None else "unconditional",
-        description=f"test generator {name}", inputs=inputs,
+        description=f"test generator {name}",
+        inputs=inputs,
         outputs={"image": {"name": "image", "dtype": "float32", "shape": ["batch", 1, size, size]}},
-        image={"channels": 1, "height": size, "width": size}, latent_dim=latent,
-        provenance={"family": "test"}, **extra,
+        image={"channels": 1, "height": size, "width": size},
+        latent_dim=latent,
+        provenance={"family": "test"},
+        **extra,
     )
 
 
 def write_translator(models_dir: Path, name: str, *, version: str = "1") -> Path:
     return write_model(
-        models_dir, name, tiny_translator(), version=version, kind="translation",
+        models_dir,
+        name,
+        tiny_translator(),
+        version=version,
+        kind="translation",
         description=f"test translator {name}",
         inputs={"image": {"name": "x", "dtype": "float32", "shape": ["batch", 1, SIZE, SIZE]}},
         outputs={"image": {"name": "image", "dtype": "float32", "shape": ["batch", 1, SIZE, SIZE]}},

@@ -64,8 +64,14 @@ def _wait_ready(server: Server, timeout: float) -> None:
 
 
 @contextmanager
-def running_server(models_dir: Path, env: dict[str, str] | None = None, *, log_dir: Path | None = None,
-                   ready_timeout: float = 60.0, args: list[str] | None = None) -> Iterator[Server]:
+def running_server(
+    models_dir: Path,
+    env: dict[str, str] | None = None,
+    *,
+    log_dir: Path | None = None,
+    ready_timeout: float = 60.0,
+    args: list[str] | None = None,
+) -> Iterator[Server]:
     """Start `python -m ganserve.cli serve` on 127.0.0.1:<free port>; stop it (SIGTERM, then SIGKILL) on exit."""
     for attempt in range(3):  # the free port can be taken between our probe and the server's bind
         port = free_port()
@@ -73,8 +79,19 @@ def running_server(models_dir: Path, env: dict[str, str] | None = None, *, log_d
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("GANSERVE_")}
         child_env |= {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "GANSERVE_GRPC_PORT": str(free_port())}
         child_env |= env or {}
-        command = [sys.executable, "-m", "ganserve.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                   "--models-dir", str(models_dir), *(args or [])]
+        command = [
+            sys.executable,
+            "-m",
+            "ganserve.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--models-dir",
+            str(models_dir),
+            *(args or []),
+        ]
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, cwd=REPO, env=child_env, stdout=log, stderr=subprocess.STDOUT)
         grpc_port = child_env["GANSERVE_GRPC_PORT"]

@@ -7,13 +7,22 @@ from training.presets import PRESETS, get_preset
 
 
 def test_unknown_family_fails_with_valid_list() -> None:
-    with pytest.raises(ConfigError, match="valid families: gan, dcgan, wgan, wgan-gp, cgan, selfcond, pix2pix, cyclegan"):
+    with pytest.raises(
+        ConfigError, match="valid families: gan, dcgan, wgan, wgan-gp, cgan, selfcond, pix2pix, cyclegan"
+    ):
         build_config({"family": "stylegan"})
 
 
 def test_family_defaults_apply_and_later_layers_win() -> None:
     cfg = build_config({"family": "wgan-gp"})
-    assert (cfg.lr_g, cfg.beta1, cfg.beta2, cfg.n_critic, cfg.gp_weight, cfg.loss) == (1e-4, 0.0, 0.9, 5, 10.0, "wasserstein")
+    assert (cfg.lr_g, cfg.beta1, cfg.beta2, cfg.n_critic, cfg.gp_weight, cfg.loss) == (
+        1e-4,
+        0.0,
+        0.9,
+        5,
+        10.0,
+        "wasserstein",
+    )
     cfg = build_config({"family": "wgan-gp", "n_critic": 2}, {"n_critic": 3, "seed": None})
     assert cfg.n_critic == 3 and cfg.seed == 0
     assert cfg.name == "wgan-gp"

@@ -192,6 +192,7 @@ def test_translator_grid_shows_input_output_truth(tmp_path: Path) -> None:
     )
     grid = model_grid(model)  # 8 rows of (input, output, truth) x 3, each tile 28 px + 2 px padding
     assert grid.shape == (8 * 30 + 2, 9 * 30 + 2)
+
     def tile(r: int, c: int) -> np.ndarray:
         return grid[2 + 30 * r : 30 * (r + 1), 2 + 30 * c : 30 * (c + 1)]
 

@@ -77,6 +77,7 @@ def test_spectral_norm_is_baked_into_plain_weights(tmp_path) -> None:  # type: i
 
 def test_translation_export_has_an_image_input(tmp_path) -> None:  # type: ignore[no-untyped-def]
     g = UNetGenerator(1, 4).eval()
+
     def example(n: int, gen: torch.Generator) -> tuple[torch.Tensor]:
         return (torch.rand(n, 1, 28, 28, generator=gen) * 2 - 1,)
 

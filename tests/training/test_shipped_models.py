@@ -30,7 +30,9 @@ def test_shipped_model_has_kind_size_and_provenance(name: str) -> None:
     assert {"family", "config", "train_seconds", "metrics"} <= set(prov)
     assert prov["train_seconds"] < 30 * 60
     if manifest.kind.value == "translation":
-        assert prov["direction"] == name.rsplit("-", 1)[-1] if name.startswith("cyclegan") else prov["direction"] == "a2b"
+        assert (
+            prov["direction"] == name.rsplit("-", 1)[-1] if name.startswith("cyclegan") else prov["direction"] == "a2b"
+        )
         assert prov["task"] in name
 
 

@@ -58,13 +58,18 @@ def format_table(result: dict[str, Any]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [head, ""]
     for i, r in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths, strict=True))))
+        lines.append(
+            "  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths, strict=True)))
+        )
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     if "frechet_distance" in result.get("floor_range", {}):
         lo, hi = result["floor_range"]["frechet_distance"]
         spread = f"Fréchet distance floor {fmt(lo)} to {fmt(hi)} across them"
-        lines += ["", f"floor: mean over {result['floor_subsets']} subsets of {result['n']} training {'emoji' if result.get('data') else 'digits'} ({spread})"]
+        lines += [
+            "",
+            f"floor: mean over {result['floor_subsets']} subsets of {result['n']} training {'emoji' if result.get('data') else 'digits'} ({spread})",
+        ]
     if "class_shares" in result["metrics"]:
         shares = " ".join(f"{d}:{s:.3f}" for d, s in enumerate(result["metrics"]["class_shares"]))
         floor = " ".join(f"{d}:{s:.3f}" for d, s in enumerate(result["floor"]["class_shares"]))

@@ -31,8 +31,7 @@ class Trainer(BaseTrainer):
         self.real = data.images  # (N, C, S, S) in [-1, 1], kept on the CPU
         c, s = image_shape(self.real)
         G = ConvGenerator(cfg.latent_dim, cfg.width, channels=c, size=s)
-        D = ConvDiscriminator(cfg.width, channels=c, sn=cfg.spectral_norm, mbstd=cfg.mbstd, batch_norm=False,
-                              size=s)
+        D = ConvDiscriminator(cfg.width, channels=c, sn=cfg.spectral_norm, mbstd=cfg.mbstd, batch_norm=False, size=s)
         init_normal_(G)
         init_normal_(D)
         self.G = self.add("G", G, cfg.lr_g, ema=True)
