@@ -2,7 +2,7 @@
 
     python -m tests.browser.screenshot docs/img/playground.png
 
-Starts a server on models/, fills the playground the way a visitor would (a class-conditional grid, an
+Starts a server on models/, fills the playground the way a visitor would (a class-conditional grid of colour emoji, an
 interpolation between two classes, a digit drawn for a translator) and saves a 256-colour PNG.
 """
 
@@ -34,12 +34,12 @@ def shoot(driver, url: str, out: Path) -> None:
 
     driver.get(url)
     wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#models-table tbody tr"))
-    Select(driver.find_element(By.ID, "gen-model")).select_by_value("cgan-mnist")
+    Select(driver.find_element(By.ID, "gen-model")).select_by_value("cgan-emoji")
     Select(driver.find_element(By.ID, "gen-class")).select_by_value("cycle")
-    fill(driver, "gen-n", 20)
+    fill(driver, "gen-n", 18)
     fill(driver, "gen-seed", 7)
     driver.find_element(By.ID, "gen-submit").click()
-    wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#grid img")) == 20)
+    wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#grid img")) == 18)
     Select(driver.find_element(By.ID, "interp-class-a")).select_by_value("1")
     Select(driver.find_element(By.ID, "interp-class-b")).select_by_value("7")
     fill(driver, "interp-steps", 12)
