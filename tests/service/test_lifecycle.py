@@ -62,7 +62,8 @@ def test_sigterm_drains_in_flight_requests_refuses_new_ones_and_exits_0(
 @pytest.fixture(scope="module")
 def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     models = tmp_path_factory.mktemp("slow") / "models"
-    write_generator(models, "slow", slow=512)
+    # work=1024: ~0.1 s an image even on a quiet machine, so the tests can see requests queued behind one another
+    write_generator(models, "slow", slow=1024)
     with running_server(models, {"GANSERVE_MAX_BATCH_SIZE": "1"}) as server:
         yield server
 

@@ -186,7 +186,8 @@ async def test_it_steps_aside_where_the_regular_answer_differs(models_dir: Path)
 def test_over_http_a_refusal_leaves_its_unread_body_behind_and_the_connection_usable(
     start_server: Callable[..., Server], tmp_path: Path
 ) -> None:
-    write_generator(tmp_path / "models", "slow", slow=256)
+    # work=512: ~25 ms an image even on a quiet machine, so a batch of 8 keeps the queue full long enough to see
+    write_generator(tmp_path / "models", "slow", slow=512)
     server = start_server(
         tmp_path / "models",
         env={
@@ -203,7 +204,7 @@ def test_over_http_a_refusal_leaves_its_unread_body_behind_and_the_connection_us
     busy: list[threading.Thread] = []
 
     def queue_full() -> bool:
-        if sum(t.is_alive() for t in busy) < 2:
+        if sum(t.is_alive() for t in busy) < 3:  # one running, one queued, one ready to take its place
             busy.append(threading.Thread(target=_post_quietly, args=(server.url + slow, {"n": 8})))
             busy[-1].start()
         return queued(server) == 8
