@@ -32,7 +32,7 @@ QUEUE_DELAY_MS = 1000
 # The drain check: one request big enough to keep the engine busy (max_images_per_request), and small ones that
 # arrive meanwhile and so queue behind it (a request that finds the engine idle runs at once).
 BIG, SMALL, SMALLS = 256, 4, 3
-BATCH = 64  # the image's GANSERVE_MAX_BATCH_SIZE (its default)
+BATCH = 16  # GANSERVE_MAX_BATCH_SIZE in the container: the big request runs as 16 batches, long enough to queue behind
 
 
 def size_mb(engine: Engine, image: str) -> float:
@@ -87,6 +87,8 @@ def container(engine: Engine, cpu_image: str) -> Iterator[tuple[str, str]]:
         f"GANSERVE_MAX_QUEUE_DELAY_MS={QUEUE_DELAY_MS}",
         "--env",
         "GANSERVE_INTRA_OP_THREADS=1",
+        "--env",
+        f"GANSERVE_MAX_BATCH_SIZE={BATCH}",
         cpu_image,
     )
     try:
@@ -142,12 +144,17 @@ def test_hardened_container_serves_and_drains_on_docker_stop(engine: Engine, con
     async def drain() -> tuple[list[httpx.Response], float, int]:
         async with httpx.AsyncClient(timeout=60) as client:
             sizes = [BIG] + [SMALL] * SMALLS
-            requests = [
-                asyncio.create_task(client.post(f"{url}/v1/models/{MODEL}/generate", json={"n": n, "seed": i}))
-                for i, n in enumerate(sizes)
-            ]
+            requests = [asyncio.create_task(client.post(f"{url}/v1/models/{MODEL}/generate", json={"n": BIG}))]
             deadline = time.monotonic() + 10
-            # The big request's rows queue in whole batches (64), so `queued % 64 == 12` says every small request
+            # the small ones are sent while the big one still has batches to run (on a quiet machine it can finish
+            # before requests sent at the same moment arrive), so they queue behind it
+            while await asyncio.to_thread(queued, url) < 4 * BATCH:
+                assert time.monotonic() < deadline, "the big request never queued"
+            requests += [
+                asyncio.create_task(client.post(f"{url}/v1/models/{MODEL}/generate", json={"n": n, "seed": i}))
+                for i, n in enumerate(sizes[1:], start=1)
+            ]
+            # The big request's rows queue in whole batches (16), so `queued % 16 == 12` says every small request
             # is accepted and waiting, whatever is left of the big one (running or queued).
             while await asyncio.to_thread(queued, url) % BATCH != SMALL * SMALLS:
                 assert time.monotonic() < deadline, "the small requests were never all waiting in the queue"
