@@ -15,10 +15,12 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from service.manifest import Kind
 from training.config import TrainConfig
 from training.data.sources import TrainData
 from training.distributed import DistInfo
 from training.ema import EMA
+from training.families.family import ExportSpec
 
 
 def unwrap(net: nn.Module) -> nn.Module:
@@ -137,3 +139,20 @@ def fixed_noise(n: int, latent_dim: int, seed: int = 1234) -> torch.Tensor:
 def image_shape(images: torch.Tensor) -> tuple[int, int]:
     """(channels, size) of a set of square images (N, C, S, S)."""
     return int(images.shape[1]), int(images.shape[-1])
+
+
+def noise_grid(trainer: BaseTrainer, fixed: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """G's samples of the run's fixed noise, 8 to a row: the grid of the families that draw from noise alone."""
+    G = trainer.generator("G")
+    with trainer.evaluating(G):
+        return G(fixed.to(trainer.device)).float().cpu(), 8
+
+
+def noise_exports(trainer: BaseTrainer) -> list[ExportSpec]:
+    """G exported as an unconditional generator taking (N, latent) noise."""
+    latent = trainer.cfg.latent_dim
+
+    def example(n: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+        return (torch.randn(n, latent, generator=gen),)
+
+    return [ExportSpec("", trainer.generator("G"), Kind.unconditional, example)]

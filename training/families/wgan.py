@@ -14,7 +14,7 @@ from training import losses
 from training.config import TrainConfig
 from training.data.sources import ImageData, TrainData
 from training.distributed import DistInfo
-from training.families.base import BaseTrainer, fixed_noise, image_shape
+from training.families.base import BaseTrainer, fixed_noise, image_shape, noise_exports, noise_grid
 from training.families.family import ExportSpec, Family
 from training.nets.conv import ConvDiscriminator, ConvGenerator
 from training.nets.layers import init_normal_
@@ -56,17 +56,10 @@ class Trainer(BaseTrainer):
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
 
     def grid(self) -> tuple[torch.Tensor, int]:
-        G = self.generator("G")
-        with self.evaluating(G):
-            return G(self.fixed.to(self.device)).float().cpu(), 8
+        return noise_grid(self, self.fixed)
 
     def exports(self) -> list[ExportSpec]:
-        latent = self.cfg.latent_dim
-
-        def example(n: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
-            return (torch.randn(n, latent, generator=gen),)
-
-        return [ExportSpec("", self.generator("G"), Kind.unconditional, example)]
+        return noise_exports(self)
 
 
 FAMILY = Family("wgan", Kind.unconditional, "images", LOSSES, DEFAULTS, Trainer)
