@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     encode_queue_items: int = Field(
         default=256, ge=1, le=1_000_000, description="images handed to the encoders and not yet encoded (back-pressure)"
     )
-    png_level: int = Field(default=1, ge=0, le=9, description="PNG deflate level")
+    png_level: int = Field(default=1, ge=0, le=9, description="PNG deflate level: 1-3 ISA-L igzip, 0 and 4-9 zlib")
     jpeg_quality: int = Field(default=90, ge=1, le=100)
     webp_quality: int = Field(default=90, ge=1, le=100)
     max_answer_bytes: int = Field(

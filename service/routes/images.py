@@ -20,7 +20,6 @@ import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from PIL import features
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -37,11 +36,10 @@ from service.state import get_service
 
 PINNED_CACHE = "max-age=31536000, immutable"
 UNPINNED_MAX_AGE_S = 3600
-# Part of every ETag: bump it when the PNG encoding changes, so caches drop bytes made the old way.
-ENCODING_REVISION = "2"
+# Part of every ETag: bump it when this code's way of encoding changes, so caches drop bytes made the old way
+# (the settings and library versions that fix the bytes are in it too: Codec.identity).
+ENCODING_REVISION = "3"
 EXTENSIONS = {"png": Format.png, "jpg": Format.jpeg, "jpeg": Format.jpeg, "webp": Format.webp, "npy": Format.npy}
-# lossy bytes are stable only for a given codec version: a new libjpeg/libwebp must not reuse old ETags
-CODEC_VERSIONS = {Format.jpeg: f"libjpeg {features.version('jpg')}", Format.webp: f"libwebp {features.version('webp')}"}
 
 router = APIRouter(tags=["generate"])
 
@@ -82,7 +80,7 @@ async def image(
     labels = resolve_labels(manifest, _label(label), [seed_value])
     label_value = None if labels is None else int(labels[0])
     rep = Representation(fmt, json=False, quality=quality)
-    tag = etag(model, seed_value, label_value, truncation, fmt, service.codec.quality(fmt, quality))
+    tag = etag(model, seed_value, label_value, truncation, service.codec.identity(fmt, quality))
     public = "private" if service.settings.api_key is not None else "public"
     cache = f"{public}, {PINNED_CACHE if version is not None else f'max-age={UNPINNED_MAX_AGE_S}'}"
     headers = {"ETag": tag, "Cache-Control": cache}
@@ -96,16 +94,8 @@ async def image(
     )
 
 
-def etag(
-    model: ServedModel,
-    seed: int,
-    label: int | None,
-    truncation: float,
-    fmt: Format = Format.png,
-    quality: int | None = None,
-) -> str:
-    """A strong validator: everything that determines the bytes, hashed (for JPEG and WebP, the codec version)."""
-    codec = f"{fmt.value}|{quality}|{CODEC_VERSIONS.get(fmt, ENCODING_REVISION)}"
+def etag(model: ServedModel, seed: int, label: int | None, truncation: float, codec: str) -> str:
+    """A strong validator: everything that determines the bytes, hashed; `codec` is `Codec.identity`'s answer."""
     key = f"{model.manifest.sha256}|{model.version}|{seed}|{label}|{truncation!r}|{ENCODING_REVISION}|{codec}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 

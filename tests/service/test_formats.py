@@ -64,3 +64,38 @@ def test_raw_tensors_are_uint8_nhwc_npy() -> None:
 def test_npy_is_not_a_picture_format() -> None:
     with pytest.raises(ValueError, match="not a picture"):
         encode_image(smooth(1), Format.npy, Codec())
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_every_png_level_keeps_the_pixels_and_names_its_deflate(channels: int) -> None:
+    pixels = smooth(channels, 64)
+    for level in range(10):
+        data = encode_image(pixels, Format.png, Codec(png_level=level), TEXT)
+        assert np.array_equal(decode(data, channels), pixels), level
+        assert read_provenance(data) == TEXT
+    # igzip (ISA-L) for 1-3, zlib for the rest: the ETag's codec identity follows the library that wrote the bytes
+    assert "isal" in Codec(png_level=1).identity(Format.png) and "zlib" in Codec(png_level=6).identity(Format.png)
+    stored = encode_image(pixels, Format.png, Codec(png_level=0))
+    assert len(stored) > pixels.size  # level 0 stores the rows uncompressed
+
+
+def test_codec_identity_changes_with_every_setting_that_changes_bytes() -> None:
+    ids = {
+        Codec().identity(Format.png),
+        Codec(png_level=2).identity(Format.png),
+        Codec().identity(Format.jpeg),
+        Codec().identity(Format.jpeg, 50),
+        Codec(jpeg_quality=50).identity(Format.webp),
+        Codec().identity(Format.webp),
+        Codec().identity(Format.npy),
+    }
+    assert len(ids) == 6  # webp's quality is its own setting: jpeg_quality does not change webp bytes
+    assert Codec(jpeg_quality=50).identity(Format.jpeg) == Codec().identity(Format.jpeg, 50)
+
+
+def test_jpeg_provenance_sits_after_the_jfif_segment() -> None:
+    data = encode_image(smooth(3), Format.jpeg, Codec(), TEXT)
+    assert data[:4] == b"\xff\xd8\xff\xe0"  # SOI, then JFIF's APP0 first as JFIF readers require
+    app1 = 4 + int.from_bytes(data[4:6], "big")
+    assert data[app1 : app1 + 2] == b"\xff\xe1" and data[app1 + 4 : app1 + 10] == b"Exif\x00\x00"
+    assert Image.open(io.BytesIO(data)).getexif()[0x0131] == "ganserve"
