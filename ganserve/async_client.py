@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 import httpx
 import numpy as np
 
+from ganserve import wire
 from ganserve.calls import RETRYABLE_NETWORK, BaseClient, Call, OnRetry, T
 from ganserve.results import GeneratedImage, Generation, ModelInfo, Tensors
 from ganserve.retry import Retry
@@ -56,8 +57,12 @@ class AsyncClient(BaseClient):
         truncation: float | None = None,
         version: str | None = None,
         deadline_ms: int | None = None,
+        format: str | None = None,
+        quality: int | None = None,
     ) -> Generation:
-        return await self._send(self._generate(model, n, seed, labels, truncation, version, deadline_ms))
+        return await self._send(
+            self._generate(model, n, seed, labels, truncation, version, deadline_ms, wire.picture(format, quality))
+        )
 
     async def interpolate(
         self,
@@ -69,8 +74,12 @@ class AsyncClient(BaseClient):
         method: str = "slerp",
         truncation: float | None = None,
         version: str | None = None,
+        format: str | None = None,
+        quality: int | None = None,
     ) -> Generation:
-        return await self._send(self._interpolate(model, seeds, labels, steps, method, truncation, version))
+        return await self._send(
+            self._interpolate(model, seeds, labels, steps, method, truncation, version, wire.picture(format, quality))
+        )
 
     async def translate(self, model: str, image: ImageInput, *, version: str | None = None) -> Generation:
         return await self._send(self._translate(model, image, version))

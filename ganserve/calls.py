@@ -145,8 +145,9 @@ class BaseClient:
         truncation: float | None,
         version: str | None,
         deadline_ms: int | None,
+        picture: Mapping[str, Any],
     ) -> Call[Generation]:
-        body = wire.drop_none(
+        body = {**picture} | wire.drop_none(
             {
                 "n": n,
                 "seed": seed,
@@ -167,8 +168,9 @@ class BaseClient:
         method: str,
         truncation: float | None,
         version: str | None,
+        picture: Mapping[str, Any],
     ) -> Call[Generation]:
-        body = wire.drop_none(
+        body = {**picture} | wire.drop_none(
             {
                 "seeds": list(seeds),
                 "labels": list(labels) if labels is not None else None,
@@ -196,7 +198,7 @@ class BaseClient:
             "GET",
             f"/v1/models/{wire.q(model)}/images/{int(seed)}.png",
             lambda r: GeneratedImage(
-                png=r.content, seed=int(seed), label=wire.int_or_none(label), request_id=wire.request_id(r)
+                data=r.content, seed=int(seed), label=wire.int_or_none(label), request_id=wire.request_id(r)
             ),
             params=params,
             accept="image/png",

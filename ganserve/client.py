@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 import httpx
 import numpy as np
 
+from ganserve import wire
 from ganserve.async_client import AsyncClient
 from ganserve.calls import RETRYABLE_NETWORK, BaseClient, Call, OnRetry, T
 from ganserve.results import GeneratedImage, Generation, ModelInfo, Tensors
@@ -73,12 +74,17 @@ class Client(BaseClient):
         truncation: float | None = None,
         version: str | None = None,
         deadline_ms: int | None = None,
+        format: str | None = None,
+        quality: int | None = None,
     ) -> Generation:
         """`n` images; image i has seed `seed + i` (the server picks `seed` when omitted).
 
         `labels`: one class (index or name) for all images, or one per image (conditional models only).
+        `format`: the pictures' format, png (default, lossless), jpeg or webp; `quality` (1-100) for the lossy two.
         """
-        return self._send(self._generate(model, n, seed, labels, truncation, version, deadline_ms))
+        return self._send(
+            self._generate(model, n, seed, labels, truncation, version, deadline_ms, wire.picture(format, quality))
+        )
 
     def interpolate(
         self,
@@ -90,9 +96,13 @@ class Client(BaseClient):
         method: str = "slerp",
         truncation: float | None = None,
         version: str | None = None,
+        format: str | None = None,
+        quality: int | None = None,
     ) -> Generation:
         """`steps` images walking the noise from `seeds[0]` to `seeds[1]` (`slerp` or `lerp`); each has `t`."""
-        return self._send(self._interpolate(model, seeds, labels, steps, method, truncation, version))
+        return self._send(
+            self._interpolate(model, seeds, labels, steps, method, truncation, version, wire.picture(format, quality))
+        )
 
     def translate(self, model: str, image: ImageInput, *, version: str | None = None) -> Generation:
         """Translate one image: a path, PNG/JPEG bytes, a PIL image or a numpy array (uint8, or float in [-1, 1])."""

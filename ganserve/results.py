@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,45 +54,64 @@ class ModelInfo:
         )
 
 
+PICTURE_FORMATS = ("png", "jpeg", "webp")  # what a JSON answer's pictures can be (the request's `format`)
+EXIF_DESCRIPTION = 0x010E  # where the server puts provenance (JSON) in JPEG and WebP pictures
+
+
 @dataclass(frozen=True)
 class GeneratedImage:
-    """One image of an answer. `png` holds the server's exact bytes, provenance text chunks included."""
+    """One image of an answer: `data` holds the server's exact bytes in `format`, provenance included."""
 
-    png: bytes
+    data: bytes
     seed: int | None = None
     label: int | None = None
     t: float | None = None  # interpolation position in [0, 1]
     request_id: str | None = field(default=None, compare=False)  # the server's X-Request-ID for the call
+    format: str = "png"  # png | jpeg | webp
+
+    @property
+    def png(self) -> bytes:
+        """The PNG bytes (the default format); asking for them from a JPEG or WebP answer is an error."""
+        if self.format != "png":
+            raise ValueError(f"this image is {self.format}, not png: use .data")
+        return self.data
 
     @property
     def image(self) -> Image.Image:
         """The image as PIL (decoded on each access; keep the result if you use it twice)."""
-        img = Image.open(io.BytesIO(self.png))
+        img = Image.open(io.BytesIO(self.data))
         img.load()
         return img
 
     @property
     def text(self) -> dict[str, str]:
-        """The PNG's provenance text chunks (model, version, seed, label, truncation)."""
-        return dict(getattr(self.image, "text", {}))
+        """The provenance the picture carries (model, version, seed, label, truncation): PNG text chunks, or
+        the JSON in JPEG/WebP EXIF ImageDescription."""
+        image = self.image
+        if self.format == "png":
+            return dict(getattr(image, "text", {}))
+        description = image.getexif().get(EXIF_DESCRIPTION)
+        return dict(json.loads(description)) if description else {}
 
     def to_numpy(self) -> np.ndarray:
         """uint8 pixels, (H, W) for grey images or (H, W, C) for colour."""
         return np.asarray(self.image)
 
     def save(self, path: str) -> None:
-        """Write the server's PNG bytes unchanged, so the provenance chunks survive."""
+        """Write the server's bytes unchanged, so the provenance survives."""
         with open(path, "wb") as f:
-            f.write(self.png)
+            f.write(self.data)
 
     @classmethod
     def from_json(cls, d: dict[str, Any], request_id: str | None = None) -> GeneratedImage:
+        fmt = next((f for f in PICTURE_FORMATS if f in d), "png")
         return cls(
-            png=base64.b64decode(d["png"]),
+            data=base64.b64decode(d[fmt]),
             seed=d.get("seed"),
             label=d.get("label"),
             t=d.get("t"),
             request_id=request_id,
+            format=fmt,
         )
 
 

@@ -76,3 +76,8 @@ def image_file(image: ImageInput) -> tuple[str, bytes, str]:
         image.save(buf, format="PNG")
         return "image.png", buf.getvalue(), "image/png"
     raise TypeError(f"cannot upload {type(image).__name__}: pass a path, PNG/JPEG bytes, a PIL image or a numpy array")
+
+
+def picture(format: str | None, quality: int | None) -> dict[str, Any]:
+    """The body fields that choose a JSON answer's picture format (png, jpeg, webp) and lossy quality (1-100)."""
+    return drop_none({"format": format, "quality": quality})

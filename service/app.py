@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -75,6 +76,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
         service.encoders = service.encode_pool(gpu=cuda_usable(settings.provider))
         log.info("encode pool: %d threads, room for %d images", service.encoders.workers, service.encoders.capacity)
         service.registry = await asyncio.to_thread(load_registry, settings, metrics, service.encoders)
@@ -101,6 +104,7 @@ def create_app(
                 await grpc_server.stop()
             await service.registry.stop()
             await service.encoders.stop()
+            sys.setswitchinterval(switch_interval)
             if tracer is not None:
                 tracer.shutdown()
 

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     intra_op_threads: int = Field(default=0, ge=0, le=256, description="0 lets onnxruntime choose (one per core)")
     inter_op_threads: int = Field(default=0, ge=0, le=256)
     intra_op_spinning: bool = Field(default=False, description="let idle onnxruntime threads spin (costs CPU)")
+    # How long a Python thread may hold the GIL while another waits for it (sys.setswitchinterval). The inference
+    # thread needs the GIL back after every engine run; at CPython's 5 ms it can wait that long behind an encoder
+    # or the event loop, a large share of a 20 ms batch (docs/performance.md has the measurement).
+    gil_switch_interval_ms: float = Field(default=5.0, gt=0, le=100, description="sys.setswitchinterval, in ms")
 
     api_key: SecretStr | None = None
     # Live model management (the OIP repository extension, /v2/repository/...): none = the models found at start-up

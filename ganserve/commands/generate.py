@@ -2,6 +2,7 @@
 
 ganserve generate --model dcgan-mnist --n 16 --seed 7 --out grid.png
 ganserve generate --model cgan-mnist --n 10 --labels 0 1 2 3 4 5 6 7 8 9 --out digits.png --each digits/
+ganserve generate --model cgan-emoji --n 8 --format jpeg --quality 80 --each emoji/
 """
 
 from __future__ import annotations
@@ -39,8 +40,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--each",
         type=Path,
         metavar="DIR",
-        help="also write every image to DIR/<seed>.png with the server's provenance chunks",
+        help="also write every image to DIR/<seed>.<format> as the server wrote it, provenance included",
     )
+    p.add_argument(
+        "--format",
+        choices=["png", "jpeg", "webp"],
+        help="the pictures' format on the wire and in --each (default: png, lossless)",
+    )
+    p.add_argument("--quality", type=int, help="jpeg/webp quality, 1-100 (default: the server's, 90)")
     add_server_options(p)
     p.set_defaults(func=with_client(run))
 
@@ -48,13 +55,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(client: Client, args: argparse.Namespace) -> int:
     labels = args.labels[0] if args.labels and len(args.labels) == 1 else args.labels
     out = client.generate(
-        args.model, args.n, seed=args.seed, labels=labels, truncation=args.truncation, version=args.version
+        args.model,
+        args.n,
+        seed=args.seed,
+        labels=labels,
+        truncation=args.truncation,
+        version=args.version,
+        format=args.format,
+        quality=args.quality,
     )
     out.save_grid(str(args.out), cols=args.cols)
     if args.each:
         args.each.mkdir(parents=True, exist_ok=True)
         for im in out.images:
-            im.save(str(args.each / f"{im.seed}.png"))
+            im.save(str(args.each / f"{im.seed}.{im.format}"))
     labels_text = "" if all(lb is None for lb in out.labels) else f" labels {out.labels}"
     count = f"{len(out.images)} image" + ("s" if len(out.images) != 1 else "")
     print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import socket
 import subprocess
@@ -86,6 +87,15 @@ def test_generate_writes_a_grid_and_each_image(server_url: str, tmp_path: Path, 
     assert sorted(p.name for p in each.iterdir()) == sorted(f"{s}.png" for s in range(7, 23))
     with Image.open(each / "9.png") as im:
         assert im.text == {"model": "cgen", "version": "1", "seed": "9", "label": "c2", "truncation": "1.0"}
+
+
+def test_generate_each_in_jpeg_keeps_the_servers_bytes(server_url: str, tmp_path: Path) -> None:
+    each = tmp_path / "each"
+    args = ["generate", "--model", "gen", "--n", "2", "--seed", "5", "--format", "jpeg", "--quality", "80"]
+    assert cli.main([*args, "--out", str(tmp_path / "g.png"), "--each", str(each), "--url", server_url]) == 0
+    assert sorted(p.name for p in each.iterdir()) == ["5.jpeg", "6.jpeg"]
+    with Image.open(each / "6.jpeg") as im:
+        assert im.format == "JPEG" and json.loads(im.getexif()[0x010E])["seed"] == "6"
 
 
 def test_generate_finds_the_server_through_the_environment(server_url: str, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from ganserve import errors
 from ganserve.client import AsyncClient, Client, Retry
+from ganserve.results import Generation
 from service.noise import seeded_noise
 from tests.client.conftest import API_KEY
 
@@ -39,6 +40,27 @@ def test_generate_returns_seeds_labels_and_images_reproducible_alone(server_url:
     assert alone.images[0].png == out.images[3].png  # same seed, same bytes, whatever shared the batch
     assert out.images[3].text == {"model": "cgen", "version": "1", "seed": "43", "label": "c3", "truncation": "0.7"}
     assert drawn.seeds[1] == drawn.seeds[0] + 1  # the server drew a seed and said which
+
+
+def test_pictures_come_in_the_format_asked_with_their_provenance(server_url: str) -> None:
+    with Client(server_url) as c:
+        png = c.generate("cgen", 3, seed=40, labels="c3")
+        jpeg = c.generate("cgen", 3, seed=40, labels="c3", format="jpeg", quality=95)
+        walk = asyncio.run(_interpolate_webp(server_url))
+    assert [im.format for im in jpeg.images] == ["jpeg"] * 3 and jpeg.images[0].data[:2] == b"\xff\xd8"
+    assert jpeg.images[1].text == png.images[1].text == {
+        "model": "cgen", "version": "1", "seed": "41", "label": "c3", "truncation": "1.0"
+    }  # fmt: skip
+    error = np.abs(jpeg.to_numpy().astype(int) - png.to_numpy()).mean()
+    assert error < 12, error  # the same pixels within JPEG's loss (8x8 test pictures are all edges)
+    with pytest.raises(ValueError, match=r"use \.data"):
+        _ = jpeg.images[0].png
+    assert [im.format for im in walk.images] == ["webp"] * 3 and walk.images[0].image.format == "WEBP"
+
+
+async def _interpolate_webp(url: str) -> Generation:
+    async with AsyncClient(url) as c:
+        return await c.interpolate("gen", [1, 2], steps=3, format="webp")
 
 
 def test_v2_infer_matches_generate(server_url: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import httpx
@@ -31,3 +32,11 @@ async def test_each_app_has_its_own_metrics_registry(models_dir: Path) -> None:
     first, second = create_app(Settings(models_dir=models_dir)), create_app(Settings(models_dir=models_dir))
     assert 'model="gen"' in (await call(first, "/metrics")).text
     assert first.state.service.metrics.registry is not second.state.service.metrics.registry
+
+
+async def test_the_gil_switch_interval_is_the_servers_while_it_runs(tmp_path: Path) -> None:
+    before = sys.getswitchinterval()
+    app = create_app(Settings(models_dir=tmp_path, gil_switch_interval_ms=0.25))
+    async with app.router.lifespan_context(app):
+        assert sys.getswitchinterval() == 0.00025
+    assert sys.getswitchinterval() == before
