@@ -23,7 +23,6 @@ import contextlib
 import ctypes
 import functools
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,22 +47,6 @@ def name_native_thread(name: str) -> None:
     CPU time can be read from outside the process. Best effort: Linux only, 15 bytes."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
-
-
-def default_workers(cores: int, intra_op_threads: int, gpu: bool) -> int:
-    """What the host's cores allow beside onnxruntime's threads, at least 1.
-
-    On the CPU provider onnxruntime's pool takes `intra_op_threads` cores (0: all of them); on a GPU it mostly
-    waits for the device, so every core but the inference thread's can encode.
-    """
-    if gpu:
-        return max(1, cores - 1)
-    inference = intra_op_threads or cores
-    return max(1, cores - inference)
-
-
-def host_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class EncodePool:

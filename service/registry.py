@@ -15,12 +15,13 @@ from pathlib import Path
 from service.batcher import Batcher
 from service.context import note_model
 from service.errors import UnknownModel
+from service.layout import engine_layout, host_cores
 from service.logs import log_event
 from service.manifest import Manifest, ManifestError, load_manifest, sha256_file
 from service.metrics import Metrics, ModelMetrics
 from service.pipeline import EncodePool
 from service.retry_after import RetryAfter
-from service.runtime import Runtime, RuntimeLoadError, warm_up_sizes
+from service.runtime import Runtime, RuntimeLoadError, cuda_usable, warm_up_sizes
 from service.settings import Settings
 
 log = logging.getLogger("ganserve.registry")
@@ -120,11 +121,12 @@ def load_version(
     digest = sha256_file(onnx_path)
     if digest != manifest.sha256:
         raise ManifestError(f"{onnx_path}: sha256 is {digest}, the manifest says {manifest.sha256} (corrupt or stale)")
+    layout = engine_layout(settings.instances, settings.intra_op_threads, host_cores(), cuda_usable(settings.provider))
     runtime = Runtime.load(
         onnx_path,
         manifest,
         provider=settings.provider,
-        intra_op_threads=settings.intra_op_threads,
+        intra_op_threads=layout.intra_op_threads,
         inter_op_threads=settings.inter_op_threads,
         spinning=settings.intra_op_spinning,
     )
@@ -140,6 +142,7 @@ def load_version(
         name=f"{manifest.name}:{manifest.version}",
         encoders=encoders,
         retry_after=RetryAfter(low_s=settings.retry_after_min_s, high_s=settings.retry_after_max_s),
+        instances=layout.instances,
     )
     return ServedModel(manifest, runtime, batcher, model_metrics)
 

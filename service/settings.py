@@ -77,7 +77,10 @@ class Settings(BaseSettings):
     max_images_per_request: int = Field(default=256, ge=1, le=4096)
 
     provider: Literal["auto", "cpu", "cuda"] = "auto"
-    intra_op_threads: int = Field(default=0, ge=0, le=256, description="0 lets onnxruntime choose (one per core)")
+    # batches of one model that run at once, each in its own thread on the one session (Triton's instance count),
+    # and onnxruntime's threads per run; 0 = choose for this host (service/layout.py: on CPU, one batch per core)
+    intra_op_threads: int = Field(default=0, ge=0, le=256, description="threads per run; 0: cores / instances")
+    instances: int = Field(default=0, ge=0, le=64, description="batches of a model run at once; 0: per host")
     inter_op_threads: int = Field(default=0, ge=0, le=256)
     intra_op_spinning: bool = Field(default=False, description="let idle onnxruntime threads spin (costs CPU)")
     # How long a Python thread may hold the GIL while another waits for it (sys.setswitchinterval). The inference

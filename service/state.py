@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, cast
 from starlette.requests import Request
 
 from service.formats import Codec
+from service.layout import EngineLayout, default_workers, engine_layout, host_cores
 from service.lifecycle import Lifecycle
 from service.metrics import Metrics, ModelMetrics
-from service.pipeline import EncodePool, default_workers, host_cores
+from service.pipeline import EncodePool
 from service.registry import Registry
 from service.repository import ModelRepository
 from service.settings import Settings
@@ -38,8 +39,12 @@ class Service:
     def encode_pool(self, gpu: bool) -> EncodePool:
         """The encode pool these settings ask for (GANSERVE_ENCODE_WORKERS, 0: what the cores allow)."""
         s = self.settings
-        workers = s.encode_workers or default_workers(host_cores(), s.intra_op_threads, gpu)
+        workers = s.encode_workers or default_workers(host_cores(), self.layout(gpu).threads, gpu)
         return EncodePool(workers, s.encode_queue_items)
+
+    def layout(self, gpu: bool) -> EngineLayout:
+        """Model instances x onnxruntime threads for this host (GANSERVE_INSTANCES, GANSERVE_INTRA_OP_THREADS)."""
+        return engine_layout(self.settings.instances, self.settings.intra_op_threads, host_cores(), gpu)
 
     def model_metrics(self, name: str) -> ModelMetrics | None:
         """Per-model metrics for a *served* name only, so clients cannot mint label values."""

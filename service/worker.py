@@ -31,11 +31,12 @@ Outcome = np.ndarray | InferenceFailed  # per part: its output rows, or the fail
 
 
 class Worker:
-    def __init__(self, engine: Engine, metrics: ModelMetrics, name: str = "model") -> None:
+    def __init__(self, engine: Engine, metrics: ModelMetrics, name: str = "model", threads: int = 1) -> None:
         self.engine = engine
         self.metrics = metrics
         self.name = name
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"infer-{name}")
+        # one thread per model instance: onnxruntime sessions take concurrent runs from several threads
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"infer-{name}")
 
     async def run(self, parts: list[Part]) -> list[Outcome]:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.run_parts, parts)

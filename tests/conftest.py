@@ -25,6 +25,9 @@ from tests.support.server import Server, running_server
 # Apps built in-process (create_app in a test) would otherwise all bind the default gRPC port 8001; servers
 # started with running_server get a free port of their own.
 os.environ["GANSERVE_GRPC_PORT"] = "0"
+# Tests of queueing, refusal and draining reason about one batch at a time, as with one model instance; the
+# per-host default (one batch per core on CPU) is covered by tests/service/test_instances.py and test_layout.py.
+os.environ.setdefault("GANSERVE_INSTANCES", "1")
 
 
 @pytest.fixture

@@ -88,6 +88,8 @@ def container(engine: Engine, cpu_image: str) -> Iterator[tuple[str, str]]:
         "--env",
         "GANSERVE_INTRA_OP_THREADS=1",
         "--env",
+        "GANSERVE_INSTANCES=1",  # one batch at a time: the small requests must queue behind the big one
+        "--env",
         f"GANSERVE_MAX_BATCH_SIZE={BATCH}",
         cpu_image,
     )

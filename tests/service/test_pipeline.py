@@ -14,7 +14,7 @@ import pytest
 from service.batcher import Batcher
 from service.errors import DeadlineExceeded, InferenceFailed, Overloaded
 from service.metrics import Metrics
-from service.pipeline import EncodePool, default_workers, split
+from service.pipeline import EncodePool, split
 from tests.service.test_batcher import Engine, counter, rows, until
 from tests.support.clock import ManualClock
 
@@ -193,17 +193,3 @@ def test_a_batch_is_split_into_one_job_per_encoder_thread() -> None:
     assert [[p.size for p, _ in c] for c in split(items, 2)] == [[1, 1, 1, 1], [4]]  # type: ignore[arg-type]
     assert [[p.size for p, _ in c] for c in split(items, 8)] == [[1, 1], [1, 1], [4]]  # type: ignore[arg-type]
     assert len(split(items, 1)) == 1  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("cores", "intra", "gpu", "workers"),
-    [
-        (2, 0, False, 1),
-        (16, 0, False, 1),
-        (16, 8, False, 8),
-        (16, 0, True, 15),
-        (1, 0, True, 1),
-    ],
-)
-def test_default_encoder_threads_leave_onnxruntime_its_cores(cores: int, intra: int, gpu: bool, workers: int) -> None:
-    assert default_workers(cores, intra, gpu) == workers

@@ -78,6 +78,7 @@ def running_server(
         log_path = (log_dir or models_dir.parent) / f"server-{port}.log"
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("GANSERVE_")}
         child_env |= {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "GANSERVE_GRPC_PORT": str(free_port())}
+        child_env |= {"GANSERVE_INSTANCES": "1"}  # one batch at a time unless a test asks (see tests/conftest.py)
         child_env |= env or {}
         command = [
             sys.executable,
