@@ -12,7 +12,7 @@ from service.formats import Codec
 from service.layout import EngineLayout, default_workers, engine_layout, host_cores
 from service.lifecycle import Lifecycle
 from service.metrics import Metrics, ModelMetrics
-from service.pipeline import EncodePool
+from service.pipeline import INLINE_VALUES, EncodePool
 from service.registry import Registry
 from service.repository import ModelRepository
 from service.settings import Settings
@@ -40,7 +40,7 @@ class Service:
         """The encode pool these settings ask for (GANSERVE_ENCODE_WORKERS, 0: what the cores allow)."""
         s = self.settings
         workers = s.encode_workers or default_workers(host_cores(), self.layout(gpu).threads, gpu)
-        return EncodePool(workers, s.encode_queue_items)
+        return EncodePool(workers, s.encode_queue_items, inline_values=INLINE_VALUES)
 
     def layout(self, gpu: bool) -> EngineLayout:
         """Model instances x onnxruntime threads for this host (GANSERVE_INSTANCES, GANSERVE_INTRA_OP_THREADS)."""

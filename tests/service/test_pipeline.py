@@ -53,9 +53,11 @@ async def make(metrics: Metrics) -> AsyncIterator[Callable[..., Batcher]]:
     made: list[Batcher] = []
     pools: list[EncodePool] = []
 
-    async def build(engine: Engine, workers: int = 1, encode_capacity: int = 64, **kw: object) -> Batcher:
+    async def build(
+        engine: Engine, workers: int = 1, encode_capacity: int = 64, inline_values: int = 0, **kw: object
+    ) -> Batcher:
         clock = ManualClock()
-        pool = EncodePool(workers, encode_capacity)
+        pool = EncodePool(workers, encode_capacity, inline_values=inline_values)
         pools.append(pool)
         options: dict[str, object] = {
             "max_batch_size": 4,
@@ -193,3 +195,20 @@ def test_a_batch_is_split_into_one_job_per_encoder_thread() -> None:
     assert [[p.size for p, _ in c] for c in split(items, 2)] == [[1, 1, 1, 1], [4]]  # type: ignore[arg-type]
     assert [[p.size for p, _ in c] for c in split(items, 8)] == [[1, 1], [1, 1], [4]]  # type: ignore[arg-type]
     assert len(split(items, 1)) == 1  # type: ignore[arg-type]
+
+
+async def test_a_small_hand_over_to_idle_encoders_is_encoded_on_the_loop(make: Callable[..., Batcher]) -> None:
+    """A lone small request skips the two thread hops; a larger one, or one behind busy encoders, does not."""
+    encoder, engine = Encoder(hold=18.0), Engine()  # the engine doubles: row 9 reaches the encoder as 18
+    batcher = await make(engine, inline_values=2)
+    assert await batcher.run(rows(1, 2), finish=encoder) == [20.0, 40.0]
+    assert encoder.threads == {threading.current_thread().name}  # the event loop's thread
+    assert await batcher.run(rows(1, 2, 3), finish=encoder) == [20.0, 40.0, 60.0]  # 3 values > 2: the pool
+    busy = asyncio.ensure_future(batcher.run(rows(9, 8, 7), finish=encoder))  # held inside an encoder thread
+    await until(lambda: batcher._stage.pool.rows == 3)
+    small = asyncio.ensure_future(batcher.run(rows(4), finish=encoder))
+    await until(lambda: small.done() or len(engine.batches) == 4)
+    assert not small.done()  # the encoders are busy: it queues behind them instead of running on the loop
+    encoder.release()
+    assert await busy == [180.0, 160.0, 140.0] and await small == [80.0]
+    assert len(encoder.threads) == 2  # the loop once, then the pool's thread
