@@ -5,17 +5,14 @@
     body = await batcher.run({"z": noise}, finish=encode_rows, timeout=10.0, complete=assemble)
 
 A request is a dict of input arrays sharing a leading (row) dimension; each row is one *item*. Items wait in a
-`BatchQueue` (grouped by row shape, split across batches), run in a `Worker` thread (`instances` of them: that
-many batches run at once), and their rows are encoded in the `EncodeStage` (`service.pipeline`) while the next
-batch runs; this module is the scheduler between them. When to run: an item that finds an instance idle and the
-queue empty runs at once; items that arrive while every instance is busy wait for the next batch, which starts
-when it is full or its oldest item has waited `max_queue_delay_s`.
-
-Refusals and losses: a full queue (in items) refuses with `Overloaded`; a passed timeout gives `DeadlineExceeded`
-and drops the queued items; a cancelled caller's unstarted items are dropped, and its rows too if inference already
-ran; a failing batch is retried request by request so only the culprit fails (`InferenceFailed`), as does a failing
-encoder. When encoding falls behind, the batcher stops taking batches, so memory stays flat.
-Time comes from injected seams (`service.timing`): `clock` and `timer`, so tests need no sleeps.
+`BatchQueue` (by row shape, split across batches), run in a `Worker` thread (`instances` batches at once), and are
+encoded in the `EncodeStage` (`service.pipeline`) while the next batch runs; this module schedules between them.
+An item that finds an instance idle and the queue empty runs at once; items that arrive while every instance is
+busy wait for a batch that is full or whose oldest item waited `max_queue_delay_s`; idle instances share the queue.
+A full queue refuses (`Overloaded`); a passed timeout (`DeadlineExceeded`) or a cancelled caller drops its items,
+and its rows if inference ran; a failing batch is retried request by request so only the culprit fails, as with a
+failing encoder; when encoding falls behind no batch is taken (memory stays flat). Clock and timer are injected
+(`service.timing`), so tests need no sleeps.
 """
 
 from __future__ import annotations
@@ -30,6 +27,7 @@ import numpy as np
 
 from service.batch_queue import BatchQueue, Complete, Finish, Inputs, Job, Part
 from service.errors import DeadlineExceeded, Draining, GanserveError, Overloaded
+from service.instances import Instances
 from service.metrics import Metrics, ModelMetrics
 from service.pipeline import EncodePool, EncodeStage
 from service.retry_after import RetryAfter
@@ -57,8 +55,8 @@ class Batcher:
         encoders: EncodePool | None = None,
         instances: int = 1,
     ) -> None:
-        if max_batch_size < 1 or capacity < 1 or max_queue_delay_s < 0 or instances < 1:
-            raise ValueError("max_batch_size, capacity and instances must be >= 1, max_queue_delay_s >= 0")
+        if max_batch_size < 1 or capacity < 1 or max_queue_delay_s < 0:
+            raise ValueError("max_batch_size and capacity must be >= 1, max_queue_delay_s >= 0")
         self.max_batch_size = max_batch_size
         self.max_queue_delay_s = max_queue_delay_s
         self.capacity = capacity
@@ -68,9 +66,8 @@ class Batcher:
         self.name = name
         self.retry_after = retry_after or RetryAfter(clock=clock)
         self._queue = BatchQueue(on_count=self.metrics.queue_items.set)
-        self.instances = instances
+        self.instances = Instances(instances, name)
         self._worker = Worker(engine, self.metrics, name, threads=instances)
-        self._free = asyncio.Semaphore(instances)  # instances not running a batch
         # stage two: shared with every model when the registry passes one, else a private one-thread pool
         self._own_pool = encoders is None
         pool = encoders or EncodePool(1, max(4 * max_batch_size, 256))
@@ -79,7 +76,6 @@ class Batcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        self._batches: dict[asyncio.Task[None], list[Part]] = {}  # running batches and their parts
         self._backlog = False  # items arrived while every instance was busy: they may wait for companions
 
     @property
@@ -89,7 +85,7 @@ class Batcher:
     @property
     def idle(self) -> bool:
         """Nothing queued and no batch running (an unloaded model waits for this before it stops)."""
-        return self._queue.items == 0 and not self._batches
+        return self._queue.items == 0 and not self.instances.busy
 
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name=f"batcher-{self.name}")
@@ -97,12 +93,12 @@ class Batcher:
     async def stop(self) -> None:
         """Refuse new work, fail what is still queued, wait for the running batch, release the thread."""
         self._closed = True
-        running = [part for parts in self._batches.values() for part in parts]
-        for task in [self._task, *self._batches]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        running = self.instances.parts()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.instances.cancel()
         for job in self._queue.drain() + [part.job for part in running] + list(self._stage.jobs):
             job.reject(Draining("the server is shutting down; retry on another replica"))
         await self._worker.shutdown()
@@ -141,7 +137,7 @@ class Batcher:
         job = Job(inputs, finish, deadline, asyncio.get_running_loop().create_future(), complete)
         self.ensure_room(job.n)
         self._queue.push(job, now)
-        self._backlog = self._backlog or len(self._batches) >= self.instances
+        self._backlog = self._backlog or self.instances.idle == 0
         self._wake.set()
         return job
 
@@ -172,30 +168,22 @@ class Batcher:
                     await self._wake.wait()  # idle engine, empty queue: whatever arrives runs at once
                 elif self._backlog:
                     await self._gather()  # items that queued behind a running batch: let companions join
-                await self._free.acquire()  # an idle instance (at once with one instance: the last batch is done)
+                await self.instances.acquire()  # an idle instance (with one instance: once the last batch is done)
                 waiting = self.clock()
                 await self._stage.room(self.max_batch_size)  # back-pressure: encoding is behind, leave rows queued
                 self._room_wait = self.clock() - waiting
                 parts = self._take()
                 self._backlog = self._queue.items > 0  # left over from a full batch: same rule as any backlog
                 if not parts:
-                    self._free.release()
+                    self.instances.release()
                     continue
-                batch = asyncio.get_running_loop().create_task(self._execute(parts))
-                self._batches[batch] = parts
-                batch.add_done_callback(self._finished)
-                if self.instances == 1:
+                batch = self.instances.start(self._execute(parts), parts)
+                if self.instances.count == 1:
                     await asyncio.wait([batch])  # one instance: the next batch is formed after this one ran
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug here must not stop the model being served
                 log.exception("batcher %s: unexpected error; continuing", self.name)
-
-    def _finished(self, batch: asyncio.Task[None]) -> None:
-        self._batches.pop(batch, None)
-        self._free.release()
-        if not batch.cancelled() and batch.exception() is not None:
-            log.error("batcher %s: unexpected error in a batch", self.name, exc_info=batch.exception())
 
     async def _gather(self) -> None:
         """Wait until a full batch is queued or the oldest item has waited max_queue_delay_s."""
@@ -214,8 +202,11 @@ class Batcher:
                 due.cancel()
 
     def _take(self) -> list[Part]:
+        """The next batch; with several idle instances, an equal share of what is queued, so they all work."""
         now = self.clock()
-        parts, expired = self._queue.take(self.max_batch_size, now)
+        idle = self.instances.idle
+        share = -(-self._queue.items // idle) if idle > 1 else self.max_batch_size
+        parts, expired = self._queue.take(min(self.max_batch_size, max(1, share)), now)
         for job in expired:
             self.metrics.rejected("expired")
             job.reject(DeadlineExceeded("the request's deadline passed while it was queued"))

@@ -63,6 +63,17 @@ async def test_two_instances_run_two_batches_at_once_and_a_third_waits(make: Cal
     await until(lambda: batcher.idle)
 
 
+async def test_idle_instances_share_what_is_queued(make: Callable[..., Batcher]) -> None:  # noqa: F811
+    engine = Gated()
+    batcher = await make(engine, instances=2, max_batch_size=8)
+    big = asyncio.ensure_future(batcher.run(rows(*range(6))))  # one request, two idle instances: 3 rows each
+    await until(lambda: engine.inside == 2)
+    assert engine.sizes == [3, 3]
+    engine.release_one()
+    engine.release_one()
+    assert [float(r[0]) for r in await big] == [0, 2, 4, 6, 8, 10]  # in order, whatever ran where
+
+
 async def test_stop_fails_the_requests_of_every_running_batch(make: Callable[..., Batcher]) -> None:  # noqa: F811
     engine = Gated()
     batcher = await make(engine, instances=2)
