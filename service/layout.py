@@ -12,10 +12,13 @@ images/s and ~25% less inference CPU per image. On a GPU one instance feeds the 
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 MAX_AUTO_INSTANCES = 4  # beyond this the default gives each instance more threads instead (16 cores: 4 x 4)
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota> <period>" or "max <period>"
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ def engine_layout(instances: int, intra_op_threads: int, cores: int, gpu: bool) 
     if gpu:
         return EngineLayout(instances or 1, intra_op_threads)
     if not instances:
-        instances = min(cores, MAX_AUTO_INSTANCES) if not intra_op_threads else max(1, cores // intra_op_threads)
+        instances = min(MAX_AUTO_INSTANCES, max(1, cores // (intra_op_threads or 1)))
     return EngineLayout(instances, intra_op_threads or max(1, cores // instances))
 
 
@@ -49,5 +52,14 @@ def default_workers(cores: int, inference_threads: int, gpu: bool) -> int:
     return max(1, cores - (inference_threads or cores))
 
 
-def host_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def host_cores(cpu_max: Path = CPU_MAX) -> int:
+    """The cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (a container's CPU limit,
+    which affinity does not show: a 2-CPU pod on a 64-core node sees 64 cores)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota to read: the affinity stands
+    return cores
