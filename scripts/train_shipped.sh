@@ -8,8 +8,8 @@
 #
 # Each recipe is `python -m training train --preset <name>`: fixed seed, one thread, a pinned step count (the
 # one the shipped run reached), exports to models/<name>/1. The digit models train in under 30 minutes each on
-# the project's 2-core CPU machine; the colour models took up to 75 minutes of wall time at nice 19 on that
-# machine shared with other work (wall and CPU times: each manifest's provenance).
+# the project's 2-core CPU machine; the colour models in 45-55 minutes each, two at a time (wall and CPU times:
+# each manifest's provenance).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
