@@ -31,7 +31,10 @@ per connection (client address and port), until when its last refusal asked it t
 back earlier, while the queue is still full, is held until then (at most GANSERVE_REFUSAL_HOLD_MAX_S, 1 s by
 default; 0 turns holding off) and then decided afresh: if the queue has room by then, the request goes on to the
 regular path and is served; if not, it is refused. Clients that honour Retry-After are never held, and the held
-connections cost a timer each, not CPU.
+connections cost a timer each, not CPU. A queue can also fit nothing it is sent without being full (1,000 of 1,024
+places taken, 64-image requests): the regular path refuses those, and this layer notes the refusal and the room
+the queue had; a connection back before its Retry-After while the room has not grown is held too, and then goes
+to the regular path (which decides by the request's size) unless the queue is full by then.
 """
 
 from __future__ import annotations
@@ -68,20 +71,25 @@ class RetryWindows:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, limit: int = 65_536) -> None:
         self.clock, self.limit = clock, limit
-        self._until: dict[Connection, float] = {}
+        self._until: dict[Connection, tuple[float, int]] = {}  # until when, and the room its refusal found
 
     def early_by(self, connection: Connection) -> float:
         """Seconds until `connection` was asked to come back (0.0 if it was not, or that time has passed)."""
-        until = self._until.get(connection)
-        return 0.0 if until is None else max(0.0, until - self.clock())
+        entry = self._until.get(connection)
+        return 0.0 if entry is None else max(0.0, entry[0] - self.clock())
 
-    def refused(self, connection: Connection, retry_after_s: float) -> None:
+    def room_then(self, connection: Connection) -> int:
+        """The queue's room when the regular path refused `connection` (-1: refused here, for a full queue)."""
+        entry = self._until.get(connection)
+        return -1 if entry is None else entry[1]
+
+    def refused(self, connection: Connection, retry_after_s: float, room: int = -1) -> None:
         now = self.clock()
         self._until.pop(connection, None)  # re-inserted last: the dict stays (roughly) in order of expiry
-        self._until[connection] = now + retry_after_s
+        self._until[connection] = (now + retry_after_s, room)
         excess = len(self._until) - self.limit
         stale: list[Connection] = []
-        for key, until in itertools.islice(self._until.items(), max(8, excess)):
+        for key, (until, _) in itertools.islice(self._until.items(), max(8, excess)):
             if until > now and len(stale) >= excess:
                 break
             stale.append(key)
@@ -126,7 +134,7 @@ class EarlyRefusal:
         if scope["type"] == "http":
             target = model_path(scope["path"])
             if target is not None:
-                batcher = self._full_batcher(target)
+                batcher = self._full_batcher(target) or self._no_room_since(scope, target)
                 headers = self._may_refuse(scope, target) if batcher is not None else None
                 if headers is not None:
                     started = time.perf_counter()
@@ -137,7 +145,39 @@ class EarlyRefusal:
                     if batcher is not None:
                         await self._refuse(batcher, target, scope, headers, send, started)
                         return
+            if target is not None and self.service.settings.refusal_hold_max_s > 0:
+                send = self._noting_refusals(scope, target, send)
         await self.app(scope, receive, send)
+
+    def _no_room_since(self, scope: Scope, target: ModelPath) -> Batcher | None:
+        """The model's batcher if this connection is back early after a regular-path refusal and its queue's room
+        has not grown since (the same request would be refused again), else None."""
+        room = self.windows.room_then(scope.get("client"))
+        if room < 0 or self.windows.early_by(scope.get("client")) <= 0:
+            return None
+        batcher = self._batcher(target)
+        return batcher if batcher is not None and batcher.capacity - batcher.queued_items <= room else None
+
+    def _batcher(self, target: ModelPath) -> Batcher | None:
+        versions = self.service.registry.models.get(target.model)
+        if not versions:
+            return None
+        model = versions.get(target.version) if target.version is not None else None
+        return model.batcher if model is not None else self.service.registry.get(target.model).batcher
+
+    def _noting_refusals(self, scope: Scope, target: ModelPath, send: Send) -> Send:
+        """`send`, noting a regular-path refusal (503/429 with Retry-After) and the room the queue had then."""
+
+        async def noting(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in (503, 429):
+                retry_after = Headers(raw=message["headers"]).get("retry-after")
+                batcher = None if self.service.lifecycle.draining else self._batcher(target)
+                if retry_after and retry_after.isdigit() and batcher is not None:
+                    room = batcher.capacity - batcher.queued_items
+                    self.windows.refused(scope.get("client"), float(retry_after), room)
+            await send(message)
+
+        return noting
 
     def _full_batcher(self, target: ModelPath) -> Batcher | None:
         """The batcher that would refuse this request, or None if its queue (any of them, for v1) has room."""

@@ -29,6 +29,7 @@ from service.retry_after import RetryAfter
 from service.settings import Settings
 from service.shedding import EarlyRefusal, RefusalSummary, RetryWindows
 from tests.service.test_api import samples
+from tests.service.test_batcher import until
 from tests.service.test_lifecycle import queued, wait_for
 from tests.support.models import write_generator
 from tests.support.server import Server
@@ -291,6 +292,23 @@ async def test_a_held_connection_is_refused_if_the_queue_is_still_full(models_di
         again = await held.client.post(GEN, json={"n": 1})
         assert again.status_code == 503 and asyncio.get_running_loop().time() - started >= 0.2
         assert await held.metric("ganserve_requests_rejected_total", model="gen", reason="queue_full") == 2
+
+
+async def test_back_early_after_a_regular_refusal_is_held_while_the_room_has_not_grown(models_dir: Path) -> None:
+    """A queue with some room that fits nothing it is sent is not full, so the regular path refuses; the
+    connection coming back before its Retry-After is held while the room is unchanged, then sent on to the
+    regular path (which decides by the request's size): a smaller request that fits is served."""
+    async with held_app(models_dir, refusal_hold_max_s=0.2) as held:
+        await held.fill(CAPACITY - 2)  # room for 2
+        first = await held.client.post(GEN, json={"n": 4})
+        assert first.status_code == 503 and not held.batcher.full  # refused on the regular path
+        started = asyncio.get_running_loop().time()
+        again = await held.client.post(GEN, json={"n": 4})
+        assert again.status_code == 503 and asyncio.get_running_loop().time() - started >= 0.2  # held first
+        small = asyncio.ensure_future(held.client.post(GEN, json={"n": 1}))  # back early, held, but it fits
+        await until(lambda: held.batcher.queued_items == CAPACITY - 1)  # queued after its hold
+        held.release.set()
+        assert (await small).status_code == 200
 
 
 async def test_holding_can_be_turned_off(models_dir: Path) -> None:
