@@ -37,6 +37,7 @@ from service.worker import Engine, Worker
 __all__ = ["Batcher", "Complete", "Engine", "Finish", "Inputs", "Timer"]
 
 log = logging.getLogger("ganserve.batcher")
+EXPIRED = "the request did not finish within its {ms:.0f} ms deadline (server busy); retry or raise deadline_ms"
 
 
 class Batcher:
@@ -108,7 +109,11 @@ class Batcher:
     @property
     def full(self) -> bool:
         """No request fits, whatever its size: what the early refusal layer (service/shedding.py) asks."""
-        return self._queue.items >= self.capacity
+        return self.room <= 0
+
+    @property
+    def room(self) -> int:  # items the queue can still take
+        return self.capacity - self._queue.items
 
     def refuse(self) -> Overloaded:
         """Count a refusal and return the error to raise, with a Retry-After from the queue's depth."""
@@ -119,7 +124,7 @@ class Batcher:
 
     def ensure_room(self, n: int) -> None:
         """Raise Overloaded now if n more items would not fit: callers refuse before preparing inputs."""
-        if self._queue.items + n > self.capacity:
+        if n > self.room:
             raise self.refuse()
 
     def submit(
@@ -239,13 +244,8 @@ class Batcher:
         job.reject(error)
 
     def _expire(self, job: Job, timeout: float) -> None:
-        ms = f"{timeout * 1000:.0f} ms"
         if self._abandon(job, "expired"):
-            job.reject(
-                DeadlineExceeded(
-                    f"the request did not finish within its {ms} deadline (server busy); retry or raise deadline_ms"
-                )
-            )
+            job.reject(DeadlineExceeded(EXPIRED.format(ms=timeout * 1000)))
 
     def _abandon(self, job: Job, reason: str) -> bool:
         if not self._queue.abandon(job):

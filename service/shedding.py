@@ -156,14 +156,16 @@ class EarlyRefusal:
         if room < 0 or self.windows.early_by(scope.get("client")) <= 0:
             return None
         batcher = self._batcher(target)
-        return batcher if batcher is not None and batcher.capacity - batcher.queued_items <= room else None
+        return batcher if batcher is not None and batcher.room <= room else None
 
     def _batcher(self, target: ModelPath) -> Batcher | None:
         versions = self.service.registry.models.get(target.model)
         if not versions:
             return None
-        model = versions.get(target.version) if target.version is not None else None
-        return model.batcher if model is not None else self.service.registry.get(target.model).batcher
+        if target.version is None:
+            return self.service.registry.get(target.model).batcher
+        model = versions.get(target.version)
+        return model.batcher if model is not None else None
 
     def _noting_refusals(self, scope: Scope, target: ModelPath, send: Send) -> Send:
         """`send`, noting a regular-path refusal (503/429 with Retry-After) and the room the queue had then."""
@@ -173,8 +175,7 @@ class EarlyRefusal:
                 retry_after = Headers(raw=message["headers"]).get("retry-after")
                 batcher = None if self.service.lifecycle.draining else self._batcher(target)
                 if retry_after and retry_after.isdigit() and batcher is not None:
-                    room = batcher.capacity - batcher.queued_items
-                    self.windows.refused(scope.get("client"), float(retry_after), room)
+                    self.windows.refused(scope.get("client"), float(retry_after), batcher.room)
             await send(message)
 
         return noting
