@@ -18,28 +18,42 @@ import asyncio
 import json
 import logging.config
 import os
+import statistics
 import sys
 import threading
 import time
-from collections.abc import MutableMapping
+from collections.abc import AsyncIterator, MutableMapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import uvicorn
+import uvloop
+from fastapi import FastAPI
 
+from bench.server import free_port
+from bench.wrk import WrkRun, run_wrk
 from service.app import create_app
 from service.batcher import Batcher
 from service.logs import logging_config
+from service.refusal_protocol import RefusingProtocol
 from service.registry import ServedModel
 from service.settings import Settings
 
 REQUESTS = 20_000
 BODY = b'{"n": 8}'
+# end to end: (GANSERVE_EARLY_REFUSAL, uvicorn's HTTP protocol)
+HTTP_PATHS: dict[str, tuple[bool, Any]] = {
+    "regular path (httptools)": (False, "httptools"),
+    "early refusal layer (httptools)": (True, "httptools"),
+    "early refusal in the protocol": (True, RefusingProtocol),
+}
 
 
-async def cpu_per_refusal(
-    models_dir: Path, model: str, early: bool, requests: int = REQUESTS, access_log: bool = True
-) -> dict[str, Any]:
+@asynccontextmanager
+async def held_app(models_dir: Path, model: str, early: bool, access_log: bool) -> AsyncIterator[FastAPI]:
+    """The real app and model with the model's engine held inside a batch and its queue full."""
     settings = Settings(
         models_dir=models_dir,
         early_refusal=early,
@@ -58,7 +72,7 @@ async def cpu_per_refusal(
 
         def held(feeds: dict[str, np.ndarray]) -> np.ndarray:
             entered.set()
-            release.wait(60)
+            release.wait(120)
             return served.runtime.run(feeds)
 
         # the model's batcher, rebuilt around the held engine (the lifespan stops whichever batcher is served)
@@ -73,6 +87,19 @@ async def cpu_per_refusal(
         await asyncio.to_thread(entered.wait, 10)
         futures.append(batcher.submit({"z": np.zeros((64, noise_dim), np.float32)}).future)
         assert batcher.full
+        try:
+            yield app
+        finally:
+            release.set()
+            await asyncio.gather(*futures, return_exceptions=True)
+
+
+async def cpu_per_refusal(
+    models_dir: Path, model: str, early: bool, requests: int = REQUESTS, access_log: bool = True
+) -> dict[str, Any]:
+    """Through the ASGI app in this process, no HTTP."""
+    statuses: dict[int, int] = {}
+    async with held_app(models_dir, model, early, access_log) as app:
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -92,7 +119,6 @@ async def cpu_per_refusal(
                 (b"content-length", str(len(BODY)).encode()),
             ],
         }
-        statuses: dict[int, int] = {}
 
         async def receive() -> dict[str, Any]:
             return {"type": "http.request", "body": BODY, "more_body": False}
@@ -107,15 +133,34 @@ async def cpu_per_refusal(
         for _ in range(requests):
             await app(dict(scope), receive, send)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        release.set()
-        await asyncio.gather(*futures, return_exceptions=True)
     assert set(statuses) == {503}, statuses
-    return {
-        "early_refusal": early,
-        "requests": requests,
-        "cpu_us": cpu / requests * 1e6,
-        "wall_us": wall / requests * 1e6,
-    }
+    return {"path": "early refusal" if early else "regular", "requests": requests,
+            "cpu_us": cpu / requests * 1e6, "wall_us": wall / requests * 1e6}  # fmt: skip
+
+
+async def cpu_per_http_refusal(
+    models_dir: Path, model: str, path: str, seconds: float, connections: int = 64, access_log: bool = True
+) -> dict[str, Any]:
+    """End to end: a real uvicorn server in this process (uvloop, httptools or ganserve's protocol) and wrk,
+    a separate process, on keep-alive connections; this process's CPU time over the answers wrk counted."""
+    early, http = HTTP_PATHS[path]
+    async with held_app(models_dir, model, early, access_log) as app:
+        config = uvicorn.Config(app, port=free_port(), http=http, lifespan="off", log_config=None, access_log=False)
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110 (uvicorn.Server has a flag, no event)
+            await asyncio.sleep(0.01)
+        url = f"http://127.0.0.1:{config.port}"
+        await asyncio.to_thread(run_wrk, WrkRun(url, model, 8, connections, 1, threads=1))  # warm-up
+        cpu, wall = time.process_time(), time.perf_counter()
+        wrk = await asyncio.to_thread(run_wrk, WrkRun(url, model, 8, connections, seconds, threads=1))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        server.should_exit = True
+        await task
+    answers = sum(wrk["statuses"].values())
+    assert set(wrk["statuses"]) == {"503"}, wrk["statuses"]
+    return {"path": path, "requests": answers, "cpu_us": cpu / answers * 1e6, "wall_us": wall / answers * 1e6,
+            "per_s": answers / wall, "wrk_cpu_us": wrk["cpu_s"] / answers * 1e6}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="dcgan-mnist")
     p.add_argument("--requests", type=int, default=REQUESTS)
     p.add_argument("--no-access-log", dest="access_log", action="store_false", help="GANSERVE_ACCESS_LOG=false")
+    p.add_argument("--http", action="store_true", help="end to end through uvicorn and wrk instead (needs wrk)")
+    p.add_argument("--seconds", type=float, default=5.0, help="wrk's seconds per path and round, with --http")
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds, with --http (medians are printed)")
     args = p.parse_args(argv)
     with open(os.devnull, "w") as devnull:
         config = logging_config()  # the server's logging (one access line per answer), into /dev/null
@@ -133,15 +181,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    rows = [
-        asyncio.run(cpu_per_refusal(args.models_dir, args.model, early, args.requests, args.access_log))
-        for early in (False, True)
-    ]
+    if args.http:
+        rounds = [
+            [
+                uvloop.run(cpu_per_http_refusal(args.models_dir, args.model, path, args.seconds, 64, args.access_log))
+                for path in HTTP_PATHS
+            ]
+            for _ in range(args.rounds)
+        ]
+        rows = [
+            {**runs[0], **{k: statistics.median(r[k] for r in runs) for k in ("cpu_us", "wall_us", "per_s")}}
+            for runs in zip(*rounds, strict=True)
+        ]
+    else:
+        rows = [
+            asyncio.run(cpu_per_refusal(args.models_dir, args.model, early, args.requests, args.access_log))
+            for early in (False, True)
+        ]
     for row in rows:
-        label = "early refusal" if row["early_refusal"] else "regular path "
-        print(
-            f"{label}: {row['cpu_us']:7.1f} us CPU per refusal ({row['wall_us']:.1f} us wall), {row['requests']} calls"
-        )
+        print(f"{row['path']:<32}: {row['cpu_us']:7.1f} us CPU per refusal ({row['wall_us']:.1f} us wall)")
     print(json.dumps(rows))
     return 0
 

@@ -19,11 +19,10 @@ It steps aside (the regular path decides) whenever the answer could differ from 
 - v1 paths whose version is chosen in the body or query: refused here only when every version's queue is full.
 
 A request whose body is invalid is refused here (503/429) instead of getting its 422 while the queue is full.
-
 It is the outermost layer, outside `RequestTracker` (service/access.py) too: it echoes the client's safe
-`X-Request-ID` or makes one, as every answer carries, but writes no access line per refusal (measured: ~60 us
-each, four times the refusal itself). Refusals are counted in the metrics as on the regular path, and logged as
-one summary line per model at most every 10 s with their count.
+`X-Request-ID` or makes one, but writes no access line per refusal (~60 us each, four times the refusal); refusals
+are counted in the metrics, and logged as one summary line per model at most every 10 s. Under `ganserve serve`
+the HTTP protocol asks `refusal_now` before uvicorn builds a request cycle (service/refusal_protocol.py).
 
 Clients that ignore Retry-After. However cheap a refusal is, a closed loop of clients that resend at once keeps
 the event loop busy refusing, and on a small host that takes the cores the engine needs. So this layer remembers,
@@ -132,28 +131,46 @@ class EarlyRefusal:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            target = model_path(scope["path"])
+            target, client = model_path(scope["path"]), scope.get("client")
             if target is not None:
-                batcher = self._full_batcher(target) or self._no_room_since(scope, target)
-                headers = self._may_refuse(scope, target) if batcher is not None else None
-                if headers is not None:
+                batcher = self._full_batcher(target) or self._no_room_since(client, target)
+                headers = Headers(scope=scope) if batcher is not None else None
+                if headers is not None and self._may_refuse(scope["method"], headers, target):
                     started = time.perf_counter()
-                    hold = min(self.windows.early_by(scope.get("client")), self.service.settings.refusal_hold_max_s)
+                    hold = min(self.windows.early_by(client), self.service.settings.refusal_hold_max_s)
                     if hold > 0:  # came back before its Retry-After: wait, then decide again
                         await self.sleep(hold)
                         batcher = None if self.service.lifecycle.draining else self._full_batcher(target)
                     if batcher is not None:
-                        await self._refuse(batcher, target, scope, headers, send, started)
+                        start, body = self._refusal(batcher, target, client, headers, started)
+                        await send(start)
+                        await send(body)
                         return
             if target is not None and self.service.settings.refusal_hold_max_s > 0:
                 send = self._noting_refusals(scope, target, send)
         await self.app(scope, receive, send)
 
-    def _no_room_since(self, scope: Scope, target: ModelPath) -> Batcher | None:
+    def refusal_now(
+        self, method: str, path: str, headers: Headers, client: Connection
+    ) -> tuple[Message, Message] | None:
+        """The refusal to send at once for a request read by the HTTP protocol itself (service/refusal_protocol.py),
+        with its metrics counted; None where __call__ would not refuse it at once (it may fit, or be held)."""
+        started = time.perf_counter()
+        target = model_path(path)
+        if target is None:
+            return None
+        batcher = self._full_batcher(target) or self._no_room_since(client, target)
+        if batcher is None or not self._may_refuse(method, headers, target):
+            return None
+        if self.service.settings.refusal_hold_max_s > 0 and self.windows.early_by(client) > 0:
+            return None  # back early: __call__ holds it
+        return self._refusal(batcher, target, client, headers, started)
+
+    def _no_room_since(self, client: Connection, target: ModelPath) -> Batcher | None:
         """The model's batcher if this connection is back early after a regular-path refusal and its queue's room
         has not grown since (the same request would be refused again), else None."""
-        room = self.windows.room_then(scope.get("client"))
-        if room < 0 or self.windows.early_by(scope.get("client")) <= 0:
+        room = self.windows.room_then(client)
+        if room < 0 or self.windows.early_by(client) <= 0:
             return None
         batcher = self._batcher(target)
         return batcher if batcher is not None and batcher.room <= room else None
@@ -192,33 +209,32 @@ class EarlyRefusal:
             return None
         return self.service.registry.get(target.model).batcher
 
-    def _may_refuse(self, scope: Scope, target: ModelPath) -> Headers | None:
-        """The request's headers if this layer may refuse it, else None."""
-        if scope["method"] not in METHODS.get(target.endpoint, ("POST",)) or self.service.lifecycle.draining:
-            return None
-        headers = Headers(scope=scope)
+    def _may_refuse(self, method: str, headers: Headers, target: ModelPath) -> bool:
+        """Whether this layer may refuse the request (or must leave it to the regular path)."""
+        if method not in METHODS.get(target.endpoint, ("POST",)) or self.service.lifecycle.draining:
+            return False
         if "if-none-match" in headers:
-            return None
+            return False
         try:  # a stranger must not learn that a model exists and is busy: the regular path answers its 401
             check_key(self.service.settings.api_key, headers.get("x-api-key"), headers.get("authorization"))
         except Unauthorized:
-            return None
-        return headers
+            return False
+        return True
 
-    async def _refuse(
-        self, batcher: Batcher, target: ModelPath, scope: Scope, headers: Headers, send: Send, started: float
-    ) -> None:
+    def _refusal(
+        self, batcher: Batcher, target: ModelPath, client: Connection, headers: Headers, started: float
+    ) -> tuple[Message, Message]:
+        """Refuse: count it, remember the connection's window, and return the (pre-rendered) answer."""
         error = batcher.refuse()
         if self.service.settings.refusal_hold_max_s > 0:
-            self.windows.refused(scope.get("client"), error.retry_after_s)
+            self.windows.refused(client, error.retry_after_s)
         start, body = self._response(error)
         request_id = accept_request_id(headers.get(HEADER)).encode()
-        await send({**start, "headers": [*start["headers"], (_HEADER, request_id)]})
-        await send(body)
         metrics = self.service.model_metrics(target.model)
         if metrics is not None:
             metrics.request(target.endpoint, start["status"], time.perf_counter() - started)
         self.summary.refused(target.model, error.retry_after_s)
+        return {**start, "headers": [*start["headers"], (_HEADER, request_id)]}, body
 
     def _response(self, error: Overloaded) -> tuple[Message, Message]:
         key = (error.message, error.retry_after_s)

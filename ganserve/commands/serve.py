@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     from service.logs import logging_config
     from service.multiproc import shared_metrics_dir
+    from service.refusal_protocol import RefusingProtocol
 
     # uvicorn re-raises the SIGTERM it handled once it has shut down; with this no-op as the original handler
     # that ends the process with status 0 after the drain instead of "killed by SIGTERM".
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             port=settings.port,
             workers=settings.workers,
             loop="uvloop",
-            http="httptools",
+            http=RefusingProtocol,  # httptools, refusing a full queue's requests before the app (issue 16)
             log_config=logging_config(settings.log_format, settings.log_level),
             log_level=settings.log_level,
             access_log=False,  # the service writes its own access line
