@@ -10,14 +10,17 @@ In one run, on one `ganserve serve` process (GANSERVE_QUEUE_CAPACITY=64, 8-image
    at the start and at the end of the run;
 2. closed-loop wrk at 8 connections (64 images in flight, never refused): its images/s is "capacity"; and at
    16 connections, whose accepted p99 is the reference for the 0.5x open-loop point;
-3. open loop: k6 constant-arrival-rate at 0.5x, 1x, 2x and 5x capacity (bench/openloop.py), 2 s client timeout;
+3. open loop at 0.5x, 1x, 2x and 5x capacity, 2 s client timeout: h2load opening a new client on a clock
+   (bench/openloop_h2load.py; `--open-loop k6`: k6's constant-arrival-rate, bench/openloop.py), and the 2x point
+   again with the other generator, to show what the load generator's own CPU does to a 2-core machine;
 4. the storm: wrk, 512 connections that resend at once after a refusal (ignoring Retry-After), 2 s timeout,
    with the defaults (early refusal, holding connections that come back early), then on fresh servers with
    holding off (GANSERVE_REFUSAL_HOLD_MAX_S=0: the cheap refusal alone) and with the regular path only
-   (GANSERVE_EARLY_REFUSAL=false: as before issue 16).
+   (GANSERVE_EARLY_REFUSAL=false: as before issue 16);
+5. CPU per refusal end to end (bench/refusal.py --http): a held engine in this process, uvicorn and wrk.
 
 Per row: offered rate, goodput (images/s in 200 answers), refusals/s, other failures, accepted p50/p99, the
-service's CPU and the load generator's own CPU (they share the machine's cores). Needs wrk and k6.
+service's CPU and the load generator's own CPU (they share the machine's cores). Needs wrk, h2load and k6.
 """
 
 from __future__ import annotations
@@ -30,9 +33,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from bench.direct import measure_direct
 from bench.openloop import OpenLoopRun, run_k6
+from bench.openloop_h2load import run_h2load_open
 from bench.overload_report import markdown, plot, update_docs, verdicts, write_json
+from bench.refusal import HTTP_PATHS, cpu_per_http_refusal, server_logging_to_devnull
 from bench.server import Server
 from bench.sweep import accepted_quantile
 from bench.wrk import WrkRun, run_wrk
@@ -45,6 +52,7 @@ STORM_CLIENTS = 512
 CLIENT_TIMEOUT_S = 2.0
 BASE_ENV = {"GANSERVE_QUEUE_CAPACITY": "64", "GANSERVE_MAX_IMAGES_PER_REQUEST": "64"}
 DOCS = Path("docs/performance.md")
+GENERATORS = {"h2load": run_h2load_open, "k6": run_k6}
 
 
 def loadavg() -> str:
@@ -91,30 +99,32 @@ def closed_loop(server: Server, model: str, clients: int, seconds: float, timeou
     }
 
 
-def open_loop(server: Server, model: str, rate: float, seconds: float) -> dict[str, Any]:
+def open_loop(server: Server, model: str, rate: float, seconds: float, tool: str) -> dict[str, Any]:
     before = server.stats().cpu_s
-    k6 = run_k6(OpenLoopRun(server.url, model, IMAGES, rate, seconds, CLIENT_TIMEOUT_S))
+    gen = GENERATORS[tool](OpenLoopRun(server.url, model, IMAGES, rate, seconds, CLIENT_TIMEOUT_S))
     cpu = server.stats().cpu_s - before
+    seconds = gen.get("seconds", seconds)  # h2load's schedule is whole connections at its reachable rate
     return {
         "kind": "open",
+        "tool": tool,
         "clients": None,
         "seconds": seconds,
         "target_per_s": rate,
-        "offered_per_s": k6["started"] / seconds,
-        "dropped": k6["dropped"],
-        "accepted_per_s": k6["accepted"] / seconds,
-        "goodput": k6["accepted"] * IMAGES / seconds,
-        "refused_per_s": k6["refused"] / seconds,
-        "failed": k6["other"],
+        "offered_per_s": gen["started"] / seconds,
+        "dropped": gen["dropped"],
+        "accepted_per_s": gen["accepted"] / seconds,
+        "goodput": gen["accepted"] * IMAGES / seconds,
+        "refused_per_s": gen["refused"] / seconds,
+        "failed": gen["other"],
         "timeouts": None,
-        "p50_ms": k6["accepted_ms"]["p50"],
-        "p99_ms": k6["accepted_ms"]["p99"],
+        "p50_ms": gen["accepted_ms"]["p50"],
+        "p99_ms": gen["accepted_ms"]["p99"],
         "server_cpu_cores": cpu / seconds,
-        "loadgen_cpu_cores": k6["cpu_s"] / seconds,
+        "loadgen_cpu_cores": gen["cpu_s"] / seconds,
         "server_cpu_s": cpu,
-        "accepted": k6["accepted"],
-        "refused": k6["refused"],
-        "vus_max": k6["vus_max"],
+        "accepted": gen["accepted"],
+        "refused": gen["refused"],
+        "connect": gen.get("connect"),
     }
 
 
@@ -132,6 +142,7 @@ def run(args: argparse.Namespace, command: str, log: Any = print) -> dict[str, A
         "env": env,
         "images_per_request": IMAGES,
         "client_timeout_s": CLIENT_TIMEOUT_S,
+        "open_loop_tool": args.open_loop,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "nproc": len(os.sched_getaffinity(0)),
         "loadavg_start": loadavg(),
@@ -152,12 +163,13 @@ def run(args: argparse.Namespace, command: str, log: Any = print) -> dict[str, A
             )
             log(_line(rows[-1]))
         capacity = rows[0]
-        for factor in FACTORS:
+        other = next(tool for tool in GENERATORS if tool != args.open_loop)
+        for factor, tool in [*((f, args.open_loop) for f in FACTORS), (2.0, other)]:
             settle(server)
             rate = factor * capacity["goodput"] / IMAGES
             rows.append(
-                open_loop(server, args.model, rate, args.duration_s)
-                | {"name": f"open loop {factor:g}x", "factor": factor}
+                open_loop(server, args.model, rate, args.duration_s, tool)
+                | {"name": f"open loop {factor:g}x ({tool})", "factor": factor}
             )
             log(_line(rows[-1]))
         settle(server)
@@ -178,6 +190,13 @@ def run(args: argparse.Namespace, command: str, log: Any = print) -> dict[str, A
             storm = closed_loop(server, args.model, STORM_CLIENTS, args.duration_s, CLIENT_TIMEOUT_S)
             rows.append(storm | {"name": f"storm, {STORM_CLIENTS} clients, {label}", "env": env | extra})
             log(_line(rows[-1]))
+    # CPU per refusal end to end, each path on a held engine in this process (bench/refusal.py --http)
+    with server_logging_to_devnull():
+        results["refusal_us"] = {
+            path: uvloop.run(cpu_per_http_refusal(args.models_dir, args.model, path, args.refusal_s))["cpu_us"]
+            for path in HTTP_PATHS
+        }
+    log(f"  CPU per refusal end to end: {results['refusal_us']}")
     results["engine_end"] = engine(version_dir, args.direct_s)
     results["loadavg_end"] = loadavg()
     results["rows"] = rows
@@ -217,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", dest="duration_s", type=float, default=8.0, help="seconds per point (default 8)")
     p.add_argument("--warmup", dest="warmup_s", type=float, default=3.0)
     p.add_argument("--direct", dest="direct_s", type=float, default=2.0, help="seconds of engine-alone timing")
+    p.add_argument("--open-loop", choices=list(GENERATORS), default="h2load", help="open-loop load generator")
+    p.add_argument("--refusal", dest="refusal_s", type=float, default=4.0, help="wrk seconds per refusal path")
     p.add_argument(
         "--set",
         type=_setting,

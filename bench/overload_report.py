@@ -14,6 +14,13 @@ def _row(results: dict[str, Any], prefix: str) -> dict[str, Any] | None:
     return next((r for r in results["rows"] if r["name"].startswith(prefix)), None)
 
 
+def _open(results: dict[str, Any], factor: float) -> dict[str, Any]:
+    """The open-loop row at `factor` x capacity from the run's main load generator ({} if none)."""
+    tool = results.get("open_loop_tool", "k6")
+    rows = (r for r in results["rows"] if r["kind"] == "open" and r["factor"] == factor and r.get("tool", "k6") == tool)
+    return next(rows, {})
+
+
 def _deadline_ms(results: dict[str, Any]) -> float:
     return float(results["env"].get("GANSERVE_DEADLINE_MS", "10000"))
 
@@ -23,7 +30,7 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, str]]:
     engine = results["engine_before_storm"]["images_per_s"]
     capacity = results["capacity"]
     closed, storm = _row(results, "closed loop, 16"), _row(results, "storm") or {}
-    double, half = _row(results, "open loop 2x") or {}, _row(results, "open loop 0.5x") or {}
+    double, half = _open(results, 2.0), _open(results, 0.5)
     out = []
     if storm:
         ratio = storm["goodput"] / engine
@@ -57,6 +64,17 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, str]]:
                 "goal": f"<= closed-loop p99 at {closed['clients']} clients",
                 "measured": f"{p99 or 0:.1f} ms vs {ref or 0:.1f} ms",
                 "result": "pass" if ok else "**miss**",
+            }
+        )
+    refusal = results.get("refusal_us", {}).get("early refusal in the protocol")
+    if refusal is not None:
+        out.append(
+            {
+                "target": "CPU per refusal, end to end (uvicorn, keep-alive, wrk)",
+                "goal": "< 100 us",
+                "measured": f"{refusal:.0f} us (regular path: "
+                f"{results['refusal_us'].get('regular path (httptools)', 0):.0f} us)",
+                "result": "pass" if refusal < 100 else "**miss**",
             }
         )
     return out
@@ -109,6 +127,15 @@ def markdown(results: dict[str, Any]) -> str:
             + "; ".join(f"{name}: {ms * 1000:.0f} us" for name, ms in per_refusal.items())
             + ".",
         ]
+    if results.get("refusal_us"):
+        lines += [
+            "",
+            "Service CPU per refusal end to end, measured alone (`python -m bench.refusal --http`: the engine held "
+            "in the benchmark's process, uvicorn on uvloop, wrk on 64 keep-alive connections, the process's CPU "
+            "over wrk's answers): "
+            + "; ".join(f"{name}: {us:.0f} us" for name, us in results["refusal_us"].items())
+            + ".",
+        ]
     lines += ["", "| target | goal | measured | result |", "|---|---|---|---|"]
     lines += [f"| {t['target']} | {t['goal']} | {t['measured']} | {t['result']} |" for t in results["targets"]]
     return "\n".join(lines) + "\n"
@@ -136,10 +163,14 @@ def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     images = results["images_per_request"]
-    opened = [r for r in results["rows"] if r["kind"] == "open"]
+    tool = results.get("open_loop_tool", "k6")
+    opened = [r for r in results["rows"] if r["kind"] == "open" and r.get("tool", "k6") == tool]
+    others = [r for r in results["rows"] if r["kind"] == "open" and r.get("tool", "k6") != tool]
     offered = [r["offered_per_s"] * images for r in opened]
     fig, (good, tail) = plt.subplots(1, 2, figsize=(11, 4.2))
-    good.plot(offered, [r["goodput"] for r in opened], "o-", label="open loop (k6)")
+    good.plot(offered, [r["goodput"] for r in opened], "o-", label=f"open loop ({tool})")
+    for r in others:
+        good.plot([r["offered_per_s"] * images], [r["goodput"]], "x", ms=9, label=f"open loop ({r['tool']})")
     good.plot(offered, offered, ":", color="grey", label="offered")
     good.axhline(results["capacity"], color="green", ls="--", lw=1, label="capacity (closed loop, 8 clients)")
     good.axhline(results["engine_start"]["images_per_s"], color="black", ls="--", lw=1, label="engine alone")

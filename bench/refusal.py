@@ -22,8 +22,8 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, MutableMapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, MutableMapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -173,11 +173,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=5.0, help="wrk's seconds per path and round, with --http")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds, with --http (medians are printed)")
     args = p.parse_args(argv)
+    with server_logging_to_devnull():
+        return _report(args)
+
+
+@contextmanager
+def server_logging_to_devnull() -> Iterator[None]:
+    """The server's logging as `ganserve serve` sets it up (one access line per answer), into /dev/null."""
     with open(os.devnull, "w") as devnull:
-        config = logging_config()  # the server's logging (one access line per answer), into /dev/null
+        config = logging_config()
         config["handlers"]["default"]["stream"] = devnull
         logging.config.dictConfig(config)
-        return _report(args)
+        yield
 
 
 def _report(args: argparse.Namespace) -> int:
