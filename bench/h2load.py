@@ -14,11 +14,16 @@ import numpy as np
 from bench.oip_requests import INFER
 
 
+def h2load_binary() -> str:
+    path = shutil.which("h2load")
+    if path is None:
+        raise RuntimeError("h2load not found: install the Debian package (apt-get install -y nghttp2-client)")
+    return path
+
+
 def run_h2load(target: str, body: Path, clients: int, duration_s: float, threads: int) -> dict[str, Any]:
     """Closed-loop gRPC calls with h2load; latency percentiles from its per-request log."""
-    binary = shutil.which("h2load")
-    if binary is None:
-        raise RuntimeError("h2load not found: install the Debian package (apt-get install -y nghttp2-client)")
+    binary = h2load_binary()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "requests.tsv"
         proc = subprocess.Popen(

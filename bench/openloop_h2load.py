@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -23,16 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from bench.h2load import h2load_binary
 from bench.openloop import OpenLoopRun
 
 MAX_PERIOD_MS = 100
-
-
-def h2load_binary() -> str:
-    path = shutil.which("h2load")
-    if path is None:
-        raise RuntimeError("h2load not found: install the Debian package (apt-get install -y nghttp2-client)")
-    return path
 
 
 def schedule(rate: float) -> tuple[int, int]:
