@@ -64,6 +64,12 @@ class RefusingProtocol(HttpToolsProtocol):
         if not self._refused():
             super().on_headers_complete()
 
+    def on_message_complete(self) -> None:
+        if self.cycle is _ANSWERED:  # the refused request's body is read: count it, arm the keep-alive timeout
+            self.on_response_complete()
+        else:
+            super().on_message_complete()
+
     def _refused(self) -> bool:
         if self.pipeline or (self.cycle is not None and not self.cycle.response_complete) or self.expect_100_continue:
             return False
@@ -87,7 +93,6 @@ class RefusingProtocol(HttpToolsProtocol):
             return False
         self.cycle = _ANSWERED
         self.transport.write(http_answer(*answer, self.server_state.default_headers))
-        self.on_response_complete()  # counts the request, re-arms the keep-alive timeout
         return True
 
     def _find_layer(self) -> EarlyRefusal | None:

@@ -45,9 +45,12 @@ def tasks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 @asynccontextmanager
-async def serving(app: FastAPI, http: Any) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+async def serving(
+    app: FastAPI, http: Any, keep_alive_s: int = 5
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     """uvicorn around `app` (its lifespan already running) on a free loopback port; one open connection to it."""
-    config = uvicorn.Config(app, port=free_port(), http=http, lifespan="off", log_config=None, access_log=False)
+    config = uvicorn.Config(app, port=free_port(), http=http, lifespan="off", log_config=None, access_log=False,
+                            timeout_keep_alive=keep_alive_s)  # fmt: skip
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -136,3 +139,18 @@ async def test_it_leaves_to_the_layer_what_it_cannot_answer_alike(
             writer.write(REQUEST + extra + b"\r\n" + BODY)
             refused = await answer(reader)
     assert refused.startswith(b"HTTP/1.1 503 ") and tasks == [GEN]
+
+
+async def test_an_idle_connection_is_closed_after_a_refusal_whose_body_came_later(
+    models_dir: Path, tasks: list[str]
+) -> None:
+    async with held_app(models_dir) as held:
+        await held.fill(CAPACITY)
+        await held.metric("ganserve_requests_rejected_total")  # a first request builds the app's middleware
+        async with serving(held.app, RefusingProtocol, keep_alive_s=1) as (reader, writer):
+            writer.write(REQUEST + b"\r\n")
+            assert (await answer(reader)).startswith(b"HTTP/1.1 503 ")
+            await asyncio.sleep(0.1)
+            writer.write(BODY)  # the body after the answer; then the client says nothing more
+            assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the keep-alive timeout
+    assert tasks == []  # answered by the protocol (uvicorn's own cycle arms no timeout after such a body)
