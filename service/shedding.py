@@ -5,12 +5,14 @@ refusal taking the whole FastAPI path (routing, the API-key dependency, reading 
 and rendering the error) costs the event loop ~0.4 ms, and the refusals starve the accepted work. This pure ASGI
 layer sits outside all of that. It reads the model from the path (`service/paths.py`), asks that model's batcher
 whether its queue is full (a full queue fits no request, whatever its size) and, if so, answers with the response
-the regular path would give (the same JSON body, status, `Retry-After` and metrics: rendered by the one
-errors-to-HTTP mapping, `service.http_errors`, and kept per Retry-After value) without reading the body.
+the regular path would give (the same JSON body, status, `Retry-After` and metrics: it is rendered by the one
+errors-to-HTTP mapping, `service.http_errors`, and kept per model and Retry-After value) without
+reading the body.
 
 It steps aside (the regular path decides) whenever the answer could differ from the regular path's:
 
-- the queue has any room: requests that fit are never refused here; or the service is draining (`RequestGate`);
+- the queue has any room: requests that fit are never refused here;
+- the service is draining (the drain answer and its `Connection: close` come from `RequestGate`);
 - an API key is configured and the request does not carry it: refusing first would tell a stranger that the
   model exists and is busy, so strangers get the regular 401 (the key check is a header look-up, ~1 us);
 - a method the endpoint does not serve (405), or an `If-None-Match` revalidation (may be a 304 with no work);
@@ -23,15 +25,15 @@ are counted in the metrics, and logged as one summary line per model at most eve
 the HTTP protocol asks `refusal_now` before uvicorn builds a request cycle (service/refusal_protocol.py).
 
 Clients that ignore Retry-After. However cheap a refusal is, a closed loop of clients that resend at once keeps
-the event loop busy refusing and takes the cores the engine needs. So this layer remembers, per connection (client
-address and port), until when its last refusal asked it to wait. A connection back earlier while the queue is
-still full is held for a random 50-100% of the time left (at most GANSERVE_REFUSAL_HOLD_MAX_S, 1 s; 0 turns
-holding off), then decided afresh: served if the queue has room by then, refused if not. (A fixed hold would bring
-every connection refused in one instant back in one instant, and such a herd stays in step.) Held connections
-cost a timer each, not CPU; clients that honour Retry-After are never held. A queue can also fit nothing it is
-sent without being full (1,000 of 1,024 places taken, 64-image requests): the regular path refuses those, this
-layer notes the room the queue had, and a connection back early while the room has not grown is held too, then
-goes to the regular path (which decides by size) unless the queue is full by then.
+the event loop busy refusing, and on a small host that takes the cores the engine needs. So this layer remembers,
+per connection (client address and port), until when its last refusal asked it to wait. A connection that comes
+back earlier, while the queue is still full, is held until then (at most GANSERVE_REFUSAL_HOLD_MAX_S, 1 s by
+default; 0 turns holding off) and then decided afresh: if the queue has room by then, the request goes on to the
+regular path and is served; if not, it is refused. Clients that honour Retry-After are never held, and the held
+connections cost a timer each, not CPU. A queue can also fit nothing it is sent without being full (1,000 of 1,024
+places taken, 64-image requests): the regular path refuses those, and this layer notes the refusal and the room
+the queue had; a connection back before its Retry-After while the room has not grown is held too, and then goes
+to the regular path (which decides by the request's size) unless the queue is full by then.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -120,12 +121,11 @@ class RefusalSummary:
 
 class EarlyRefusal:
     def __init__(self, app: ASGIApp, service: Service, windows: RetryWindows | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 rng: Callable[[], float] = random.random) -> None:  # fmt: skip
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:  # fmt: skip
         self.app = app
         self.service = service
         self.windows = windows or RetryWindows()
-        self.sleep, self.rng = sleep, rng
+        self.sleep = sleep
         self.summary = RefusalSummary()
         self._rendered: dict[tuple[str, float], tuple[Message, Message]] = {}
 
@@ -138,8 +138,8 @@ class EarlyRefusal:
                 if headers is not None and self._may_refuse(scope["method"], headers, target):
                     started = time.perf_counter()
                     hold = min(self.windows.early_by(client), self.service.settings.refusal_hold_max_s)
-                    if hold > 0:  # came back before its Retry-After: wait (a random 50-100%), then decide again
-                        await self.sleep(hold * (0.5 + 0.5 * self.rng()))
+                    if hold > 0:  # came back before its Retry-After: wait, then decide again
+                        await self.sleep(hold)
                         batcher = None if self.service.lifecycle.draining else self._full_batcher(target)
                     if batcher is not None:
                         start, body = self._refusal(batcher, target, client, headers, started)

@@ -25,7 +25,6 @@ from fastapi import FastAPI
 
 from service.app import create_app
 from service.batcher import Batcher
-from service.refusal_protocol import find_layer
 from service.retry_after import RetryAfter
 from service.settings import Settings
 from service.shedding import EarlyRefusal, RefusalSummary, RetryWindows
@@ -291,29 +290,8 @@ async def test_a_held_connection_is_refused_if_the_queue_is_still_full(models_di
         assert (await held.client.post(GEN, json={"n": 1})).status_code == 503
         started = asyncio.get_running_loop().time()
         again = await held.client.post(GEN, json={"n": 1})
-        assert again.status_code == 503 and asyncio.get_running_loop().time() - started >= 0.1  # 50-100% of 0.2 s
+        assert again.status_code == 503 and asyncio.get_running_loop().time() - started >= 0.2
         assert await held.metric("ganserve_requests_rejected_total", model="gen", reason="queue_full") == 2
-
-
-async def test_holds_are_spread_so_that_connections_refused_together_do_not_return_together(
-    models_dir: Path,
-) -> None:
-    async with held_app(models_dir, refusal_hold_max_s=1.0) as held:
-        await held.fill(CAPACITY)
-        assert (await held.client.post(GEN, json={"n": 1})).status_code == 503  # Retry-After: 1
-        layer = find_layer(held.app)
-        assert layer is not None
-        holds: list[float] = []
-
-        async def no_wait(seconds: float) -> None:
-            holds.append(seconds)
-
-        draws = iter([0.0, 0.999, 0.5])
-        layer.sleep, layer.rng = no_wait, lambda: next(draws)
-        for _ in range(3):  # back at once, three times: held 50%, ~100% and 75% of the time left, then refused
-            assert (await held.client.post(GEN, json={"n": 1})).status_code == 503
-    assert holds[0] == pytest.approx(0.5, abs=0.05) and holds[1] == pytest.approx(1.0, abs=0.05)
-    assert holds[2] == pytest.approx(0.75, abs=0.05)
 
 
 async def test_back_early_after_a_regular_refusal_is_held_while_the_room_has_not_grown(models_dir: Path) -> None:
@@ -326,7 +304,7 @@ async def test_back_early_after_a_regular_refusal_is_held_while_the_room_has_not
         assert first.status_code == 503 and not held.batcher.full  # refused on the regular path
         started = asyncio.get_running_loop().time()
         again = await held.client.post(GEN, json={"n": 4})
-        assert again.status_code == 503 and asyncio.get_running_loop().time() - started >= 0.1  # held first
+        assert again.status_code == 503 and asyncio.get_running_loop().time() - started >= 0.2  # held first
         small = asyncio.ensure_future(held.client.post(GEN, json={"n": 1}))  # back early, held, but it fits
         await until(lambda: held.batcher.queued_items == CAPACITY - 1)  # queued after its hold
         held.release.set()
