@@ -13,7 +13,7 @@ request to uvicorn (and so to the layer itself) otherwise:
 
 - an earlier request on the connection is still being answered (pipelining: answers must stay in order);
 - not HTTP/1.1 keep-alive, an `Expect: 100-continue`, an upgrade, or a HEAD request;
-- a percent-encoded path (uvicorn decodes it; the layer sees the decoded one);
+- a percent-encoded or non-ASCII path (uvicorn decodes or rejects it; the layer sees what uvicorn made of it);
 - holding is on and the request carries X-Forwarded-For: uvicorn's proxy-headers middleware may put another
   client address in the ASGI scope, and the layer's per-connection windows are keyed by that address;
 - the layer does not exist (GANSERVE_EARLY_REFUSAL=false) or has not been built yet (before the first request).
@@ -83,7 +83,7 @@ class RefusingProtocol(HttpToolsProtocol):
         if layer is None or method == b"HEAD":
             return False
         raw_path = httptools.parse_url(self.url).path
-        if b"%" in raw_path:
+        if b"%" in raw_path or not raw_path.isascii():  # uvicorn decodes (or rejects) these
             return False
         headers = Headers(raw=self.headers)
         if "x-forwarded-for" in headers and layer.service.settings.refusal_hold_max_s > 0:

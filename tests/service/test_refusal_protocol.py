@@ -9,6 +9,7 @@ task for the request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -154,3 +155,20 @@ async def test_an_idle_connection_is_closed_after_a_refusal_whose_body_came_late
             writer.write(BODY)  # the body after the answer; then the client says nothing more
             assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the keep-alive timeout
     assert tasks == []  # answered by the protocol (uvicorn's own cycle arms no timeout after such a body)
+
+
+@pytest.mark.parametrize("target", [b"/v1/models/g%65n/generate", "/v1/models/gén/generate".encode(), b"*"])
+async def test_odd_request_targets_get_the_answers_plain_uvicorn_gives(models_dir: Path, target: bytes) -> None:
+    answers = []
+    for http in (RefusingProtocol, "httptools"):
+        async with held_app(models_dir) as held:
+            await held.fill(CAPACITY)
+            await held.metric("ganserve_requests_rejected_total")  # a first request builds the app's middleware
+            async with serving(held.app, http) as (reader, writer):
+                writer.write(REQUEST.replace(GEN.encode(), target) + b"\r\n" + BODY + LIVE)
+                lines = []
+                with contextlib.suppress(asyncio.IncompleteReadError):  # a 400 closes the connection
+                    for _ in range(2):
+                        lines.append((await answer(reader)).split(b"\r\n")[0])
+                answers.append(lines)
+    assert answers[0] == answers[1], answers
