@@ -21,6 +21,7 @@ request to uvicorn (and so to the layer itself) otherwise:
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,6 +31,8 @@ from starlette.types import Message
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from service.shedding import EarlyRefusal
+
+log = logging.getLogger("ganserve.shedding")
 
 # stands in for uvicorn's request/response cycle once a refusal is written: uvicorn's callbacks then drop the
 # request's body (on_body and on_message_complete return for a complete response) and start the next request
@@ -59,10 +62,19 @@ class RefusingProtocol(HttpToolsProtocol):
     """`ganserve serve`'s HTTP protocol: uvicorn's httptools one, plus the refusal above."""
 
     _layer: EarlyRefusal | None = None
+    enabled = True  # turned off for the process if this uvicorn's protocol is not the one it was written for
 
     def on_headers_complete(self) -> None:
-        if not self._refused():
+        if not (RefusingProtocol.enabled and self._refused_safely()):
             super().on_headers_complete()
+
+    def _refused_safely(self) -> bool:
+        try:
+            return self._refused()
+        except AttributeError as e:  # another uvicorn's internals: the ASGI layer still refuses, a little dearer
+            RefusingProtocol.enabled = False
+            log.warning("early refusal in the HTTP protocol is off: this uvicorn differs (%s)", e)
+            return False
 
     def on_message_complete(self) -> None:
         if self.cycle is _ANSWERED:  # the refused request's body is read: count it, arm the keep-alive timeout

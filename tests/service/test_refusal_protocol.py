@@ -172,3 +172,21 @@ async def test_odd_request_targets_get_the_answers_plain_uvicorn_gives(models_di
                         lines.append((await answer(reader)).split(b"\r\n")[0])
                 answers.append(lines)
     assert answers[0] == answers[1], answers
+
+
+async def test_on_a_uvicorn_whose_internals_differ_it_turns_itself_off_and_the_layer_answers(
+    models_dir: Path, tasks: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def reads_a_renamed_attribute(self: RefusingProtocol) -> bool:  # as if a later uvicorn had renamed one
+        return bool(self.pipeline_renamed)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(RefusingProtocol, "_refused", reads_a_renamed_attribute)
+    monkeypatch.setattr(RefusingProtocol, "enabled", True)
+    async with held_app(models_dir) as held:
+        await held.fill(CAPACITY)
+        await held.metric("ganserve_requests_rejected_total")  # a first request builds the app's middleware
+        async with serving(held.app, RefusingProtocol) as (reader, writer):
+            writer.write(REQUEST + b"\r\n" + BODY)
+            assert (await answer(reader)).startswith(b"HTTP/1.1 503 ")
+    assert RefusingProtocol.enabled is False and tasks == [GEN]
+    assert "early refusal in the HTTP protocol is off" in caplog.text
