@@ -28,8 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.config import BenchConfig
+from bench.config import BenchConfig, setting_arg
 from bench.direct import ceiling
+from bench.docs_block import markers, rewrite_block
 from bench.formats import run_formats
 from bench.report import markdown, plot
 from bench.soak import run_soak
@@ -39,24 +40,16 @@ from service.manifest import load_manifest
 
 REFERENCE_DIR = Path("bench/results/tmp/models")
 DOCS = Path("docs/performance.md")
-BLOCK_START, BLOCK_END = "<!-- generated:bench -->", "<!-- /generated:bench -->"
+BLOCK_START, BLOCK_END = markers("bench")
 
 
 def _ints(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x]
 
 
-def _setting(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, e.g. MAX_QUEUE_DELAY_MS=1")
-    key = key.upper()
-    return (key if key.startswith("GANSERVE_") else f"GANSERVE_{key}"), value
-
-
 def _config(text: str) -> tuple[str, dict[str, str]]:
     name, _, body = text.partition(":")
-    return name, dict(_setting(kv) for kv in body.split(",") if kv)
+    return name, dict(setting_arg(kv) for kv in body.split(",") if kv)
 
 
 def _profile(text: str) -> tuple[str, int, int]:
@@ -74,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=_ints, default=None, help="comma list of clients (default 1,16,64,256)")
     p.add_argument("--sizes", type=_ints, default=None, help="comma list of images per request (default 1,64)")
     p.add_argument("--duration", type=float, default=None, help="seconds per load point (default 10, quick 3)")
-    p.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
+    p.add_argument("--set", type=setting_arg, action="append", default=[], metavar="KEY=VALUE",
                    help="a GANSERVE_ setting for every configuration (prefix optional); repeatable")  # fmt: skip
     p.add_argument(
         "--config",
@@ -228,13 +221,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def update_docs(page: Path, table: str, out: Path) -> None:
-    """Replace the text between the page's generated-block markers with this run's table and plot."""
-    text = page.read_text()
-    head, rest = text.split(BLOCK_START, 1)
-    tail = rest.split(BLOCK_END, 1)[1]
-    plot_link = os.path.relpath(f"{out}.png", page.parent)
-    block = f"{BLOCK_START}\n![throughput and p99 latency against clients]({plot_link})\n\n{table}{BLOCK_END}"
-    page.write_text(head + block + tail)
+    rewrite_block(page, "bench", "throughput and p99 latency against clients", table, out)
 
 
 def write_outputs(results: dict[str, Any], out: Path) -> str:

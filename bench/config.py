@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,12 @@ class BenchConfig:
 
     def to_json(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+def setting_arg(text: str) -> tuple[str, str]:
+    """`--set KEY=VALUE` -> (GANSERVE_KEY, VALUE); the prefix is optional."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, e.g. MAX_QUEUE_DELAY_MS=1")
+    key = key.upper()
+    return (key if key.startswith("GANSERVE_") else f"GANSERVE_{key}"), value

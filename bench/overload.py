@@ -35,6 +35,7 @@ from typing import Any
 
 import uvloop
 
+from bench.config import setting_arg
 from bench.direct import measure_direct
 from bench.overload_report import markdown, plot, update_docs, verdicts, write_json
 from bench.overload_rows import CLIENT_TIMEOUT_S, GENERATORS, IMAGES, available, closed_loop, open_loop
@@ -149,14 +150,6 @@ def _line(r: dict[str, Any]) -> str:
     )
 
 
-def _setting(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, e.g. DEADLINE_MS=2000")
-    key = key.upper()
-    return (key if key.startswith("GANSERVE_") else f"GANSERVE_{key}"), value
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m bench.overload",
@@ -174,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--refusal", dest="refusal_s", type=float, default=4.0, help="wrk seconds per refusal path")
     p.add_argument(
         "--set",
-        type=_setting,
+        type=setting_arg,
         action="append",
         default=[],
         metavar="KEY=VALUE",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-BLOCK_START, BLOCK_END = "<!-- generated:overload -->", "<!-- /generated:overload -->"
+from bench.docs_block import markers, rewrite_block
+
+BLOCK_START, BLOCK_END = markers("overload")
 
 
 def _row(results: dict[str, Any], prefix: str) -> dict[str, Any] | None:
@@ -195,11 +196,4 @@ def write_json(results: dict[str, Any], out: Path) -> None:
 
 
 def update_docs(page: Path, table: str, out: Path) -> None:
-    text = page.read_text()
-    if BLOCK_START not in text:
-        raise ValueError(f"{page} has no {BLOCK_START} ... {BLOCK_END} block to rewrite")
-    head, rest = text.split(BLOCK_START, 1)
-    tail = rest.split(BLOCK_END, 1)[1]
-    plot_link = os.path.relpath(f"{out}.png", page.parent)
-    block = f"{BLOCK_START}\n![goodput and accepted p99 against offered load]({plot_link})\n\n{table}{BLOCK_END}"
-    page.write_text(head + block + tail)
+    rewrite_block(page, "overload", "goodput and accepted p99 against offered load", table, out)

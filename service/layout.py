@@ -16,6 +16,10 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 MAX_AUTO_INSTANCES = 4  # beyond this the default gives each instance more threads instead (16 cores: 4 x 4)
 CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota> <period>" or "max <period>"
@@ -39,6 +43,11 @@ def engine_layout(instances: int, intra_op_threads: int, cores: int, gpu: bool) 
     if not instances:
         instances = min(MAX_AUTO_INSTANCES, max(1, cores // (intra_op_threads or 1)))
     return EngineLayout(instances, intra_op_threads or max(1, cores // instances))
+
+
+def configured_layout(settings: Settings, gpu: bool) -> EngineLayout:
+    """GANSERVE_INSTANCES x GANSERVE_INTRA_OP_THREADS resolved for this host: the one place both are read."""
+    return engine_layout(settings.instances, settings.intra_op_threads, host_cores(), gpu)
 
 
 def default_workers(cores: int, inference_threads: int, gpu: bool) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 from service.batcher import Batcher
 from service.context import note_model
 from service.errors import UnknownModel
-from service.layout import engine_layout, host_cores
+from service.layout import configured_layout
 from service.logs import log_event
 from service.manifest import Manifest, ManifestError, load_manifest, sha256_file
 from service.metrics import Metrics, ModelMetrics
@@ -121,7 +121,7 @@ def load_version(
     digest = sha256_file(onnx_path)
     if digest != manifest.sha256:
         raise ManifestError(f"{onnx_path}: sha256 is {digest}, the manifest says {manifest.sha256} (corrupt or stale)")
-    layout = engine_layout(settings.instances, settings.intra_op_threads, host_cores(), cuda_usable(settings.provider))
+    layout = configured_layout(settings, cuda_usable(settings.provider))
     runtime = Runtime.load(
         onnx_path,
         manifest,

@@ -1,18 +1,15 @@
 """Early refusal: answer a request for a model whose queue is full before routing, body parsing and middleware.
 
-Under a storm of clients that resend at once after a refusal (misconfigured retry loops, some proxies), each
-refusal taking the whole FastAPI path (routing, the API-key dependency, reading and validating the body, raising
-and rendering the error) costs the event loop ~0.4 ms, and the refusals starve the accepted work. This pure ASGI
-layer sits outside all of that. It reads the model from the path (`service/paths.py`), asks that model's batcher
-whether its queue is full (a full queue fits no request, whatever its size) and, if so, answers with the response
-the regular path would give (the same JSON body, status, `Retry-After` and metrics: it is rendered by the one
-errors-to-HTTP mapping, `service.http_errors`, and kept per model and Retry-After value) without
-reading the body.
+Under a storm of clients that resend at once after a refusal, each refusal taking the whole FastAPI path (routing,
+the API-key dependency, the body, the error) costs the event loop ~0.4 ms, and the refusals starve the accepted
+work. This pure ASGI layer sits outside all of that: it reads the model from the path (`service/paths.py`), asks its
+batcher whether the queue is full (a full queue fits no request, whatever its size) and, if so, answers as the
+regular path would (the same JSON body, status, `Retry-After` and metrics: rendered by the one errors-to-HTTP
+mapping, `service.http_errors`, and kept per Retry-After value) without reading the body.
 
 It steps aside (the regular path decides) whenever the answer could differ from the regular path's:
 
-- the queue has any room: requests that fit are never refused here;
-- the service is draining (the drain answer and its `Connection: close` come from `RequestGate`);
+- the queue has any room (requests that fit are never refused here), or the service is draining (`RequestGate`);
 - an API key is configured and the request does not carry it: refusing first would tell a stranger that the
   model exists and is busy, so strangers get the regular 401 (the key check is a header look-up, ~1 us);
 - a method the endpoint does not serve (405), or an `If-None-Match` revalidation (may be a 304 with no work);
@@ -25,21 +22,19 @@ are counted in the metrics, and logged as one summary line per model at most eve
 the HTTP protocol asks `refusal_now` before uvicorn builds a request cycle (service/refusal_protocol.py).
 
 Clients that ignore Retry-After. However cheap a refusal is, a closed loop of clients that resend at once keeps
-the event loop busy refusing, and on a small host that takes the cores the engine needs. So this layer remembers,
-per connection (client address and port), until when its last refusal asked it to wait. A connection that comes
-back earlier, while the queue is still full, is held until then (at most GANSERVE_REFUSAL_HOLD_MAX_S, 1 s by
-default; 0 turns holding off) and then decided afresh: if the queue has room by then, the request goes on to the
-regular path and is served; if not, it is refused. Clients that honour Retry-After are never held, and the held
-connections cost a timer each, not CPU. A queue can also fit nothing it is sent without being full (1,000 of 1,024
-places taken, 64-image requests): the regular path refuses those, and this layer notes the refusal and the room
-the queue had; a connection back before its Retry-After while the room has not grown is held too, and then goes
-to the regular path (which decides by the request's size) unless the queue is full by then.
+the event loop busy refusing and takes the cores the engine needs. So this layer remembers, per connection (client
+address and port), until when its last refusal asked it to wait. A connection back earlier while the queue is
+still full is held until then (at most GANSERVE_REFUSAL_HOLD_MAX_S, 1 s; 0 turns holding off), then decided afresh:
+served if the queue has room by then, refused if not. Held connections cost a timer each, not CPU; clients that
+honour Retry-After are never held. A queue can also fit nothing it is sent without being full (1,000 of 1,024
+places taken, 64-image requests): the regular path refuses those, this layer notes the room the queue had, and a
+connection back early while the room has not grown is held too, then goes to the regular path (which decides by
+size) unless the queue is full by then.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -52,8 +47,8 @@ from service.auth import check_key
 from service.batcher import Batcher
 from service.errors import Overloaded, Unauthorized
 from service.http_errors import error_response
-from service.logs import log_event
 from service.paths import ModelPath, model_path
+from service.refusal_records import Connection, RefusalSummary, RetryWindows
 from service.requestid import HEADER, accept_request_id
 from service.state import Service
 
@@ -61,62 +56,6 @@ log = logging.getLogger("ganserve.shedding")
 
 METHODS = {"image": ("GET", "HEAD")}  # every other model endpoint is POST (tests/service/test_paths.py checks)
 _HEADER = HEADER.encode()
-Connection = tuple[str, int] | None  # ASGI's scope["client"]
-
-
-class RetryWindows:
-    """Per connection, until when its last refusal asked it to wait (monotonic seconds). Bounded: entries leave
-    once their time has passed (checked oldest first on every refusal), and past `limit` the oldest go."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic, limit: int = 65_536) -> None:
-        self.clock, self.limit = clock, limit
-        self._until: dict[Connection, tuple[float, int]] = {}  # until when, and the room its refusal found
-
-    def early_by(self, connection: Connection) -> float:
-        """Seconds until `connection` was asked to come back (0.0 if it was not, or that time has passed)."""
-        entry = self._until.get(connection)
-        return 0.0 if entry is None else max(0.0, entry[0] - self.clock())
-
-    def room_then(self, connection: Connection) -> int:
-        """The queue's room when the regular path refused `connection` (-1: refused here, for a full queue)."""
-        entry = self._until.get(connection)
-        return -1 if entry is None else entry[1]
-
-    def refused(self, connection: Connection, retry_after_s: float, room: int = -1) -> None:
-        now = self.clock()
-        self._until.pop(connection, None)  # re-inserted last: the dict stays (roughly) in order of expiry
-        self._until[connection] = (now + retry_after_s, room)
-        excess = len(self._until) - self.limit
-        stale: list[Connection] = []
-        for key, (until, _) in itertools.islice(self._until.items(), max(8, excess)):
-            if until > now and len(stale) >= excess:
-                break
-            stale.append(key)
-        for key in stale:
-            del self._until[key]
-
-    def __len__(self) -> int:
-        return len(self._until)
-
-
-class RefusalSummary:
-    """One log line per model at most every PERIOD_S, with the refusals since the last one, instead of an access
-    line per refusal: during a storm those lines would cost more CPU than the refusals themselves."""
-
-    PERIOD_S = 10.0
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self._counts: dict[str, int] = {}
-        self._last: dict[str, float] = {}
-
-    def refused(self, model: str, retry_after_s: float) -> None:
-        self._counts[model] = self._counts.get(model, 0) + 1
-        now = self.clock()
-        if now - self._last.get(model, -self.PERIOD_S) >= self.PERIOD_S:
-            log_event(log, logging.WARNING, "queue full: refusing early", model=model,
-                      refused=self._counts.pop(model), retry_after_s=retry_after_s)  # fmt: skip
-            self._last[model] = now
 
 
 class EarlyRefusal:
@@ -133,11 +72,11 @@ class EarlyRefusal:
         if scope["type"] == "http":
             target, client = model_path(scope["path"]), scope.get("client")
             if target is not None:
-                batcher = self._full_batcher(target) or self._no_room_since(client, target)
-                headers = Headers(scope=scope) if batcher is not None else None
-                if headers is not None and self._may_refuse(scope["method"], headers, target):
+                headers = Headers(scope=scope)
+                batcher = self._candidate(scope["method"], target, headers, client)
+                if batcher is not None:
                     started = time.perf_counter()
-                    hold = min(self.windows.early_by(client), self.service.settings.refusal_hold_max_s)
+                    hold = self._hold_s(client)
                     if hold > 0:  # came back before its Retry-After: wait, then decide again
                         await self.sleep(hold)
                         batcher = None if self.service.lifecycle.draining else self._full_batcher(target)
@@ -146,8 +85,8 @@ class EarlyRefusal:
                         await send(start)
                         await send(body)
                         return
-            if target is not None and self.service.settings.refusal_hold_max_s > 0:
-                send = self._noting_refusals(scope, target, send)
+                if self.service.settings.refusal_hold_max_s > 0:
+                    send = self._noting_refusals(scope, target, send)
         await self.app(scope, receive, send)
 
     def refusal_now(
@@ -157,14 +96,19 @@ class EarlyRefusal:
         with its metrics counted; None where __call__ would not refuse it at once (it may fit, or be held)."""
         started = time.perf_counter()
         target = model_path(path)
-        if target is None:
+        batcher = None if target is None else self._candidate(method, target, headers, client)
+        if target is None or batcher is None or self._hold_s(client) > 0:  # back early: __call__ holds it
             return None
-        batcher = self._full_batcher(target) or self._no_room_since(client, target)
-        if batcher is None or not self._may_refuse(method, headers, target):
-            return None
-        if self.service.settings.refusal_hold_max_s > 0 and self.windows.early_by(client) > 0:
-            return None  # back early: __call__ holds it
         return self._refusal(batcher, target, client, headers, started)
+
+    def _candidate(self, method: str, target: ModelPath, headers: Headers, client: Connection) -> Batcher | None:
+        """The batcher that would refuse this request here (before any hold), or None: the regular path decides."""
+        batcher = self._full_batcher(target) or self._no_room_since(client, target)
+        return batcher if batcher is not None and self._may_refuse(method, headers, target) else None
+
+    def _hold_s(self, client: Connection) -> float:
+        """How long to hold this connection first: until its Retry-After, at most REFUSAL_HOLD_MAX_S (0: none)."""
+        return min(self.windows.early_by(client), self.service.settings.refusal_hold_max_s)
 
     def _no_room_since(self, client: Connection, target: ModelPath) -> Batcher | None:
         """The model's batcher if this connection is back early after a regular-path refusal and its queue's room

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 from starlette.requests import Request
 
 from service.formats import Codec
-from service.layout import EngineLayout, default_workers, engine_layout, host_cores
+from service.layout import configured_layout, default_workers, host_cores
 from service.lifecycle import Lifecycle
 from service.metrics import Metrics, ModelMetrics
 from service.pipeline import INLINE_VALUES, EncodePool
@@ -39,12 +39,8 @@ class Service:
     def encode_pool(self, gpu: bool) -> EncodePool:
         """The encode pool these settings ask for (GANSERVE_ENCODE_WORKERS, 0: what the cores allow)."""
         s = self.settings
-        workers = s.encode_workers or default_workers(host_cores(), self.layout(gpu).threads, gpu)
+        workers = s.encode_workers or default_workers(host_cores(), configured_layout(s, gpu).threads, gpu)
         return EncodePool(workers, s.encode_queue_items, inline_values=INLINE_VALUES)
-
-    def layout(self, gpu: bool) -> EngineLayout:
-        """Model instances x onnxruntime threads for this host (GANSERVE_INSTANCES, GANSERVE_INTRA_OP_THREADS)."""
-        return engine_layout(self.settings.instances, self.settings.intra_op_threads, host_cores(), gpu)
 
     def model_metrics(self, name: str) -> ModelMetrics | None:
         """Per-model metrics for a *served* name only, so clients cannot mint label values."""

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from service.refusal_protocol import RefusingProtocol
+from tests.service.test_batcher import until
 from tests.service.test_shedding import CAPACITY, GEN, held_app
 from tests.support.server import free_port
 
@@ -117,8 +118,8 @@ async def test_pipelined_and_split_requests_keep_their_order_and_the_connection(
 async def test_a_request_that_fits_goes_to_the_app_and_is_served(models_dir: Path, tasks: list[str]) -> None:
     async with held_app(models_dir) as held, serving(held.app, RefusingProtocol) as (reader, writer):
         writer.write(REQUEST + b"\r\n" + BODY)
-        await asyncio.sleep(0.2)
-        assert tasks == [GEN] and held.batcher.queued_items == 1  # queued behind the held batch, not refused
+        await until(lambda: held.batcher.queued_items == 1)  # queued behind the held batch, not refused
+        assert tasks == [GEN]
         held.release.set()
         assert (await answer(reader)).startswith(b"HTTP/1.1 200 ")
 

@@ -25,9 +25,10 @@ from fastapi import FastAPI
 
 from service.app import create_app
 from service.batcher import Batcher
+from service.refusal_records import RefusalSummary, RetryWindows
 from service.retry_after import RetryAfter
 from service.settings import Settings
-from service.shedding import EarlyRefusal, RefusalSummary, RetryWindows
+from service.shedding import EarlyRefusal
 from tests.service.test_api import samples
 from tests.service.test_batcher import until
 from tests.service.test_lifecycle import queued, wait_for
